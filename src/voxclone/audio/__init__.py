@@ -1,0 +1,1 @@
+"""Audio: decoding uploads, analysing references, speaker embeddings, encoding output."""

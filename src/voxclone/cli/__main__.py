@@ -1,0 +1,5 @@
+import sys
+
+from voxclone.cli import main
+
+sys.exit(main())

@@ -1,0 +1,11 @@
+"""Sub-commands: admin (being written)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    """Add this module's sub-commands to the ``voxclone`` parser."""
+    _ = (sub, argparse)

