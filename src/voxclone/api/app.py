@@ -1,0 +1,91 @@
+"""Application factory: routers, middleware, error handlers and the lifespan that owns services."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
+from fastapi.routing import APIRoute
+
+from voxclone import __version__
+from voxclone.api.errors import install_error_handlers
+from voxclone.api.middleware import RequestIdMiddleware, UploadLimitMiddleware
+from voxclone.api.routes import account, health, models, openai_speech, tts, voice_clones, voices
+from voxclone.engines.base import Engine
+from voxclone.service.container import Services
+from voxclone.settings import Settings
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """Self-hosted voice cloning. OuteAI-compatible routes under `/api/v1`
+(errors: `{"code", "message", "request_id"}`), OpenAI-compatible `/v1/audio/speech`.
+Authenticate with `Authorization: Bearer oute_…`."""
+
+
+def _unique_id(route: APIRoute) -> str:
+    return f"{route.tags[0]}-{route.name}" if route.tags else route.name
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
+    """Build the ASGI app.
+
+    Parameters
+    ----------
+    settings : Settings, optional
+        Server settings; read from ``VOXCLONE_*`` variables when omitted.
+    engine : Engine, optional
+        A ready engine (tests, embedding). When omitted the lifespan creates one with
+        :func:`voxclone.engines.registry.create_engine` and closes it at shutdown.
+    """
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own_engine = engine is None
+        if engine is None:
+            from voxclone.engines.registry import create_engine
+
+            the_engine = await run_in_threadpool(create_engine, settings)
+        else:
+            the_engine = engine
+        services = await run_in_threadpool(lambda: Services.build(settings=settings, engine=the_engine))
+        app.state.services = services
+        app.state.engine = the_engine
+        try:
+            yield
+        finally:
+            app.state.services = None
+            services.close()
+            if own_engine:
+                the_engine.close()
+
+    app = FastAPI(
+        title="voxclone",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        generate_unique_id_function=_unique_id,
+    )
+    app.state.settings = settings
+    app.state.services = None
+    for module in (health, voices, voice_clones, tts, account, openai_speech, models):
+        app.include_router(module.router)
+    install_error_handlers(app)
+    app.add_middleware(
+        UploadLimitMiddleware, max_bytes=settings.max_upload_bytes, paths=("/api/v1/voice-clones",)
+    )
+    app.add_middleware(RequestIdMiddleware)
+    _mount_playground(app)
+    return app
+
+
+def _mount_playground(app: FastAPI) -> None:
+    try:
+        from voxclone.web import mount_playground
+    except ImportError:
+        log.debug("no web playground in this install")
+        return
+    mount_playground(app)

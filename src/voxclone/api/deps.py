@@ -1,0 +1,44 @@
+"""FastAPI dependencies as ``Annotated`` aliases (``ServicesDep``, ``CurrentAccount``)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from voxclone.errors import AuthenticationFailed, EngineUnavailable
+from voxclone.service.accounts import AccountRef
+from voxclone.service.container import Services
+
+
+async def get_services(request: Request) -> Services:
+    services: Services | None = getattr(request.app.state, "services", None)
+    if services is None:
+        raise EngineUnavailable("the server is still starting; retry in a moment")
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def get_current_account(
+    services: ServicesDep,
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+    x_api_key: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> AccountRef:
+    """The caller, from ``Authorization: Bearer oute_…`` (or ``X-API-Key``)."""
+    key = ""
+    if authorization:
+        scheme, _, value = authorization.partition(" ")
+        key = value.strip() if scheme.lower() == "bearer" else authorization.strip()
+    elif x_api_key:
+        key = x_api_key.strip()
+    if not key:
+        raise AuthenticationFailed(
+            "no API key: send `Authorization: Bearer oute_…` (create one with `voxclone admin create-key`)",
+            code="missing_api_key",
+        )
+    return services.accounts.authenticate(key)
+
+
+CurrentAccount = Annotated[AccountRef, Depends(get_current_account)]

@@ -1,0 +1,16 @@
+"""``GET /api/v1/health``: liveness plus engine facts (no key needed)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from voxclone import __version__
+from voxclone.api.deps import ServicesDep
+from voxclone.api.schemas import HealthPublic
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/api/v1/health", response_model=HealthPublic)
+def read_health(services: ServicesDep) -> HealthPublic:
+    return HealthPublic(status="ok", version=__version__, engine=services.engine.info())

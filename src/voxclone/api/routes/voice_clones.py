@@ -1,0 +1,117 @@
+"""Voice clones: create (multipart upload), list, retrieve, delete."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import JSONResponse
+from starlette.datastructures import UploadFile
+
+from voxclone.api.deps import CurrentAccount, ServicesDep
+from voxclone.api.schemas import Envelope, VoiceCloneDeleted, VoiceClonePublic, VoiceClonesPublic
+from voxclone.errors import InvalidRequest, PayloadTooLarge
+
+router = APIRouter(tags=["voice-clones"])
+
+_UPLOAD_SCHEMA: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["audio", "name"],
+                    "properties": {
+                        "audio": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "5–60 s of one speaker",
+                        },
+                        "name": {"type": "string", "maxLength": 200},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "/api/v1/voice-clones",
+    status_code=201,
+    response_model=Envelope[VoiceClonePublic],
+    openapi_extra=_UPLOAD_SCHEMA,
+)
+async def create_voice_clone(
+    request: Request,
+    services: ServicesDep,
+    account: CurrentAccount,
+    idempotency_key: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
+    """Clone a voice from a recording (costs 0.025 credits). Retries with the same
+    ``Idempotency-Key`` return the first result without a second clone or charge."""
+    limit = services.settings.max_upload_bytes
+    content_type = request.headers.get("content-type", "")
+    if not content_type.startswith("multipart/form-data"):
+        raise InvalidRequest(
+            "send the recording as multipart/form-data with fields audio and name",
+            code="invalid_content_type",
+        )
+    async with request.form(max_files=2, max_fields=20) as form:
+        upload = form.get("audio") or form.get("file")
+        name = form.get("name")
+        if not isinstance(upload, UploadFile):
+            raise InvalidRequest("the multipart field `audio` (a file) is required", code="missing_audio")
+        if not isinstance(name, str) or not name.strip():
+            raise InvalidRequest("the multipart field `name` is required", code="invalid_name")
+        data = await upload.read(limit + 1)
+        filename, upload_type = upload.filename, upload.content_type
+    if len(data) > limit:
+        raise PayloadTooLarge(f"the upload is larger than {limit // (1024 * 1024)} MB")
+    created = await services.clones.create(
+        account=account,
+        name=name.strip(),
+        audio=data,
+        filename=filename,
+        content_type=upload_type,
+        idempotency_key=idempotency_key or None,
+    )
+    headers = {"Idempotent-Replayed": "true"} if created.replayed else {}
+    body = Envelope(data=VoiceClonePublic(**created.record.as_dict())).model_dump(mode="json")
+    return JSONResponse(body, status_code=201, headers=headers)
+
+
+@router.get("/api/v1/voice-clones", response_model=Envelope[VoiceClonesPublic])
+def read_voice_clones(
+    services: ServicesDep,
+    account: CurrentAccount,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    after: Annotated[str | None, Query(description="Cursor: the last voice_id of the previous page")] = None,
+) -> Envelope[VoiceClonesPublic]:
+    """Your clones, newest first."""
+    page, more = services.clones.list(account=account, limit=limit, after=after)
+    return Envelope(
+        data=VoiceClonesPublic(
+            voice_clones=[VoiceClonePublic(**c.as_dict()) for c in page],
+            has_more=more,
+            next_cursor=page[-1].voice_id if more and page else None,
+        )
+    )
+
+
+@router.get("/api/v1/voice-clones/{voice_id}", response_model=Envelope[VoiceClonePublic])
+def read_voice_clone(
+    services: ServicesDep, account: CurrentAccount, voice_id: str
+) -> Envelope[VoiceClonePublic]:
+    record = services.clones.retrieve(account=account, voice_id=voice_id)
+    return Envelope(data=VoiceClonePublic(**record.as_dict()))
+
+
+@router.delete("/api/v1/voice-clones/{voice_id}", response_model=Envelope[VoiceCloneDeleted])
+def delete_voice_clone(
+    services: ServicesDep, account: CurrentAccount, voice_id: str
+) -> Envelope[VoiceCloneDeleted]:
+    """Delete at once: later use answers 404; the stored profile and audio are removed."""
+    services.clones.delete(account=account, voice_id=voice_id)
+    return Envelope(data=VoiceCloneDeleted(voice_id=voice_id, deleted=True))

@@ -1,0 +1,153 @@
+"""``client.speech``: text to speech, whole (``create``) or streamed as it is synthesized (``stream``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from voxclone.client._constants import DEFAULT_CHUNK_SIZE
+from voxclone.client._resource import AsyncAPIResource, SyncAPIResource
+from voxclone.client._streaming import AsyncSpeechStream, SpeechStream
+from voxclone.client.types import AudioFormat, SpeechResult
+
+_CONTENT_TYPES = {
+    "wav": "audio/wav",
+    "mp3": "audio/mpeg",
+    "flac": "audio/flac",
+    "opus": "audio/ogg",
+    "aac": "audio/aac",
+    "pcm": "audio/pcm",
+}
+NON_STREAM_PATH = "/api/v1/tts_non_stream"
+STREAM_PATH = "/api/v1/tts_stream"
+
+
+def speech_request(
+    *,
+    text: str,
+    voice_id: str,
+    format: str,
+    speed: float | None,
+    language: str | None,
+    model: str | None,
+) -> dict[str, Any]:
+    """Keyword arguments of ``_request`` for one generation (JSON body and ``Accept``)."""
+    body: dict[str, Any] = {"text": text, "voice_id": voice_id, "response_format": format}
+    if speed is not None:
+        body["speed"] = speed
+    if language is not None:
+        body["language"] = language
+    if model is not None:
+        body["model_name"] = model
+    accept = _CONTENT_TYPES.get(format, "*/*")
+    return {"json": body, "headers": {"Accept": f"{accept}, application/json"}}
+
+
+def to_result(response: httpx.Response, *, format: str) -> SpeechResult:
+    return SpeechResult(
+        audio=response.content,
+        content_type=response.headers.get("content-type", _CONTENT_TYPES.get(format, "")),
+        format=format,
+        request_id=response.headers.get("x-request-id"),
+    )
+
+
+class Speech(SyncAPIResource):
+    def create(
+        self,
+        *,
+        text: str,
+        voice_id: str,
+        format: AudioFormat = "wav",
+        speed: float | None = None,
+        language: str | None = None,
+        model: str | None = None,
+    ) -> SpeechResult:
+        """Synthesize ``text`` and return the whole audio.
+
+        Parameters
+        ----------
+        text : str
+            1 to 5,000 characters.
+        voice_id : str
+            A built-in voice id or one of your clones (``vc_...``); see ``client.voices.list()``.
+        format : {"wav", "mp3", "flac", "opus", "aac", "pcm"}
+            Output encoding; WAV and PCM are 24 kHz mono 16-bit.
+        speed : float, optional
+            Tempo factor, 1.0 is normal (the server accepts 0.25 to 4.0).
+        language : str, optional
+            Language code such as ``"en-us"``; the server detects it when omitted.
+        model : str, optional
+            Server model name; the server's default engine when omitted.
+        """
+        kwargs = speech_request(
+            text=text, voice_id=voice_id, format=format, speed=speed, language=language, model=model
+        )
+        return to_result(self._client._request("POST", NON_STREAM_PATH, **kwargs), format=format)
+
+    def stream(
+        self,
+        *,
+        text: str,
+        voice_id: str,
+        format: AudioFormat = "wav",
+        speed: float | None = None,
+        language: str | None = None,
+        model: str | None = None,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+    ) -> SpeechStream:
+        """Synthesize ``text``, receiving audio as it is produced. Use it in a ``with`` block.
+
+        Same parameters as :meth:`create`, plus ``chunk_size`` (bytes per iteration step). The
+        request is made when the block is entered; the response is closed when it exits. A
+        streamed WAV saved whole is a complete file.
+        """
+        kwargs = speech_request(
+            text=text, voice_id=voice_id, format=format, speed=speed, language=language, model=model
+        )
+
+        def opener() -> httpx.Response:
+            return self._client._request("POST", STREAM_PATH, stream=True, **kwargs)
+
+        return SpeechStream(opener, format=format, chunk_size=chunk_size)
+
+
+class AsyncSpeech(AsyncAPIResource):
+    async def create(
+        self,
+        *,
+        text: str,
+        voice_id: str,
+        format: AudioFormat = "wav",
+        speed: float | None = None,
+        language: str | None = None,
+        model: str | None = None,
+    ) -> SpeechResult:
+        """Async twin of :meth:`Speech.create`."""
+        kwargs = speech_request(
+            text=text, voice_id=voice_id, format=format, speed=speed, language=language, model=model
+        )
+        response = await self._client._request("POST", NON_STREAM_PATH, **kwargs)
+        return to_result(response, format=format)
+
+    def stream(
+        self,
+        *,
+        text: str,
+        voice_id: str,
+        format: AudioFormat = "wav",
+        speed: float | None = None,
+        language: str | None = None,
+        model: str | None = None,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+    ) -> AsyncSpeechStream:
+        """Async twin of :meth:`Speech.stream`; use it in an ``async with`` block."""
+        kwargs = speech_request(
+            text=text, voice_id=voice_id, format=format, speed=speed, language=language, model=model
+        )
+
+        async def opener() -> httpx.Response:
+            return await self._client._request("POST", STREAM_PATH, stream=True, **kwargs)
+
+        return AsyncSpeechStream(opener, format=format, chunk_size=chunk_size)

@@ -1,0 +1,45 @@
+"""Voice cloning for the Kokoro engine: enrollment, the post-synthesis timbre stage, self-check.
+
+- :func:`enroll` turns a prepared reference into a ``kokoro`` version-1 profile in well under a
+  second (no synthesis): a style blended from the committed anchor table plus the settings of the
+  post-synthesis stage.
+- :func:`postprocess` is applied by the engine to every synthesized chunk: WORLD re-synthesis with
+  the reference's pitch statistics, formant warp and envelope correction. Chunk-local, stateless;
+  built-in profiles (no ``f0_map`` tensor) pass through unchanged.
+- :func:`similarity` is the 0–1 self-check stored with a clone.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from voxclone.engines.kokoro.cloning.enroll import enroll
+from voxclone.engines.kokoro.cloning.selfcheck import similarity
+from voxclone.engines.kokoro.cloning.timbre import convert, post_tensors
+from voxclone.voices.profile import VoiceProfile
+
+__all__ = ["enroll", "postprocess", "similarity"]
+
+
+def postprocess(audio: np.ndarray, profile: VoiceProfile, sample_rate: int) -> np.ndarray:
+    """Move one synthesized chunk toward the cloned speaker's pitch and timbre.
+
+    Parameters
+    ----------
+    audio : numpy.ndarray
+        float32 mono chunk in [-1, 1] as the model produced it.
+    profile : VoiceProfile
+        The voice it was rendered with.
+    sample_rate : int
+        Rate of ``audio`` in Hz.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 audio of the same length (``audio`` itself for profiles without post-stage data).
+    """
+    params = post_tensors(profile.tensors)
+    if params is None:
+        return audio
+    f0_map, warp, eq = params
+    return convert(audio, sample_rate, f0_map, warp, eq)

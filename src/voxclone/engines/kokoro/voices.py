@@ -1,0 +1,89 @@
+"""Kokoro's built-in voices: the five shipped packs and a few fixed blends of them.
+
+Every voice speaks every language the engine supports; the ``en-`` prefix of the ids only reflects
+the default language. Ids are stable: never renumber them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from voxclone.engines.base import VoiceInfo
+from voxclone.errors import NotFound
+from voxclone.voices.profile import VoiceProfile
+
+PROFILE_VERSION = 1
+DEFAULT_LANGUAGE = "en-us"
+
+
+@dataclass(frozen=True)
+class BuiltinVoice:
+    """A built-in voice: listing info plus pack weights (summing to 1)."""
+
+    voice_id: str
+    name: str
+    gender: str
+    description: str
+    mix: tuple[tuple[str, float], ...]
+
+    def info(self) -> VoiceInfo:
+        return VoiceInfo(
+            voice_id=self.voice_id,
+            name=self.name,
+            language=DEFAULT_LANGUAGE,
+            gender=self.gender,
+            description=self.description,
+        )
+
+
+BUILTIN_VOICES: tuple[BuiltinVoice, ...] = (
+    BuiltinVoice("en-female-1", "Alpha", "female", "Clear, bright young female voice.", (("jf_alpha", 1.0),)),
+    BuiltinVoice(
+        "en-female-2", "Gon", "female", "Warm, calm storyteller female voice.", (("jf_gongitsune", 1.0),)
+    ),
+    BuiltinVoice("en-female-3", "Nezumi", "female", "Soft, gentle female voice.", (("jf_nezumi", 1.0),)),
+    BuiltinVoice(
+        "en-female-4", "Tebukuro", "female", "Lively, expressive female voice.", (("jf_tebukuro", 1.0),)
+    ),
+    BuiltinVoice("en-male-1", "Kumo", "male", "Deep, steady male voice.", (("jm_kumo", 1.0),)),
+    BuiltinVoice(
+        "en-male-2",
+        "Sora",
+        "male",
+        "Lighter, younger male voice (a blend of Kumo and Gon).",
+        (("jm_kumo", 0.7), ("jf_gongitsune", 0.3)),
+    ),
+    BuiltinVoice(
+        "en-female-5",
+        "Hana",
+        "female",
+        "Balanced, neutral female voice (a blend of Alpha and Tebukuro).",
+        (("jf_alpha", 0.5), ("jf_tebukuro", 0.5)),
+    ),
+)
+_BY_ID = {v.voice_id: v for v in BUILTIN_VOICES}
+
+
+def builtin_profile(voice_id: str, packs: dict[str, np.ndarray]) -> VoiceProfile:
+    """Profile of built-in ``voice_id`` from the shipped ``packs`` (each ``[510, 1, 256]``).
+
+    Raises
+    ------
+    NotFound
+        ``voice_not_found`` for an unknown id.
+    """
+    voice = _BY_ID.get(voice_id)
+    if voice is None:
+        raise NotFound(
+            f"voice {voice_id!r} does not exist; built-in voices: {', '.join(_BY_ID)}",
+            code="voice_not_found",
+        )
+    style = sum(weight * packs[name].reshape(-1, 256) for name, weight in voice.mix)
+    return VoiceProfile(
+        engine="kokoro",
+        version=PROFILE_VERSION,
+        tensors={"style": np.ascontiguousarray(style, dtype=np.float32)},
+        meta={"source": "builtin", "voice_id": voice_id, "name": voice.name, "gender": voice.gender},
+    )

@@ -1,0 +1,177 @@
+"""Persistence functions: each takes an open ``Session``; callers own the transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from voxclone.store.models import Account, ApiKey, IdempotencyRecord, LedgerEntry, VoiceClone, utcnow
+
+# accounts -------------------------------------------------------------------------------------
+
+
+def get_account(session: Session, *, account_id: str, for_update: bool = False) -> Account | None:
+    """The account, optionally locked for the rest of the transaction (PostgreSQL)."""
+    stmt = select(Account).where(Account.id == account_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return session.scalar(stmt)
+
+
+def get_account_by_name(session: Session, *, name: str) -> Account | None:
+    return session.scalar(select(Account).where(Account.name == name))
+
+
+def list_accounts(session: Session) -> list[Account]:
+    return list(session.scalars(select(Account).order_by(Account.created_at, Account.id)))
+
+
+def count_accounts(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(Account)) or 0)
+
+
+# keys -----------------------------------------------------------------------------------------
+
+
+def find_active_key(session: Session, *, key_hash: str) -> ApiKey | None:
+    return session.scalar(select(ApiKey).where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None)))
+
+
+def find_account_by_key(session: Session, *, key_hash: str) -> tuple[str, str] | None:
+    """``(account_id, name)`` owning the active key with ``key_hash`` (one query)."""
+    stmt = (
+        select(Account.id, Account.name)
+        .join(ApiKey, ApiKey.account_id == Account.id)
+        .where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
+    )
+    row = session.execute(stmt).first()
+    return (row[0], row[1]) if row else None
+
+
+def account_totals(session: Session, *, account_id: str) -> tuple[int, int, int, int]:
+    """``(balance_micro, audio_ms, clones, active_keys)`` in one query."""
+    ledger = LedgerEntry.account_id == account_id
+    stmt = select(
+        select(func.coalesce(func.sum(LedgerEntry.amount_micro), 0)).where(ledger).scalar_subquery(),
+        select(func.coalesce(func.sum(LedgerEntry.audio_ms), 0)).where(ledger).scalar_subquery(),
+        select(func.count())
+        .select_from(VoiceClone)
+        .where(VoiceClone.account_id == account_id)
+        .scalar_subquery(),
+        select(func.count())
+        .select_from(ApiKey)
+        .where(ApiKey.account_id == account_id, ApiKey.revoked_at.is_(None))
+        .scalar_subquery(),
+    )
+    row = session.execute(stmt).one()
+    return int(row[0]), int(row[1]), int(row[2]), int(row[3])
+
+
+def find_keys(session: Session, *, key_hash: str | None = None, prefix: str | None = None) -> list[ApiKey]:
+    stmt = select(ApiKey)
+    if key_hash is not None:
+        stmt = stmt.where(ApiKey.key_hash == key_hash)
+    if prefix is not None:
+        stmt = stmt.where(ApiKey.prefix == prefix)
+    return list(session.scalars(stmt))
+
+
+def active_key_count(session: Session, *, account_id: str) -> int:
+    stmt = select(func.count()).where(ApiKey.account_id == account_id, ApiKey.revoked_at.is_(None))
+    return int(session.scalar(stmt) or 0)
+
+
+# ledger ---------------------------------------------------------------------------------------
+
+
+def balance_micro(session: Session, *, account_id: str) -> int:
+    """Sum of the account's ledger rows, in micro-credits."""
+    stmt = select(func.coalesce(func.sum(LedgerEntry.amount_micro), 0)).where(
+        LedgerEntry.account_id == account_id
+    )
+    return int(session.scalar(stmt) or 0)
+
+
+def audio_ms_total(session: Session, *, account_id: str) -> int:
+    stmt = select(func.coalesce(func.sum(LedgerEntry.audio_ms), 0)).where(
+        LedgerEntry.account_id == account_id
+    )
+    return int(session.scalar(stmt) or 0)
+
+
+def add_ledger_entry(
+    session: Session,
+    *,
+    account_id: str,
+    kind: str,
+    amount_micro: int,
+    audio_ms: int = 0,
+    reference: str | None = None,
+) -> LedgerEntry:
+    entry = LedgerEntry(
+        account_id=account_id, kind=kind, amount_micro=amount_micro, audio_ms=audio_ms, reference=reference
+    )
+    session.add(entry)
+    return entry
+
+
+def ledger_entries(session: Session, *, account_id: str) -> list[LedgerEntry]:
+    stmt = select(LedgerEntry).where(LedgerEntry.account_id == account_id).order_by(LedgerEntry.id)
+    return list(session.scalars(stmt))
+
+
+# voice clones ---------------------------------------------------------------------------------
+
+
+def count_clones(session: Session, *, account_id: str) -> int:
+    stmt = select(func.count()).select_from(VoiceClone).where(VoiceClone.account_id == account_id)
+    return int(session.scalar(stmt) or 0)
+
+
+def get_clone(session: Session, *, account_id: str, clone_id: str) -> VoiceClone | None:
+    """The clone if it belongs to ``account_id`` (other accounts' clones look missing)."""
+    stmt = select(VoiceClone).where(VoiceClone.id == clone_id, VoiceClone.account_id == account_id)
+    return session.scalar(stmt)
+
+
+def list_clones(
+    session: Session, *, account_id: str, limit: int, before_id: str | None = None
+) -> list[VoiceClone]:
+    """Newest first (ids are time-ordered ULIDs); ``before_id`` continues a previous page."""
+    stmt = select(VoiceClone).where(VoiceClone.account_id == account_id)
+    if before_id is not None:
+        stmt = stmt.where(VoiceClone.id < before_id)
+    return list(session.scalars(stmt.order_by(VoiceClone.id.desc()).limit(limit)))
+
+
+# idempotency ----------------------------------------------------------------------------------
+
+
+def get_idempotency(session: Session, *, account_id: str, key: str) -> IdempotencyRecord | None:
+    return session.get(IdempotencyRecord, (account_id, key))
+
+
+def add_idempotency(
+    session: Session,
+    *,
+    account_id: str,
+    key: str,
+    fingerprint: str,
+    status_code: int,
+    response: dict[str, object],
+) -> None:
+    session.add(
+        IdempotencyRecord(
+            account_id=account_id,
+            key=key,
+            fingerprint=fingerprint,
+            status_code=status_code,
+            response=response,
+        )
+    )
+
+
+def now() -> datetime:
+    return utcnow()

@@ -1,0 +1,100 @@
+"""Split text at sentence, clause and word boundaries without losing or repeating anything.
+
+Every splitter cuts the input string at positions and strips whitespace from the pieces, so the
+non-whitespace characters of the pieces, in order, are exactly those of the input.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Sentence end: Latin terminators (plus closing quotes) before whitespace, CJK terminators anywhere,
+# and line breaks.
+_SENTENCE_END = re.compile(r"[.!?…]+[\"”’»)\]]*(?=\s)|[。！？]+[」』”’）)]*|\n")
+_CLAUSE_END = re.compile(r"[,;:]+[\"”’»)\]]*(?=\s)|\s[—–-]+(?=\s)|[、，；：]+")
+_ABBREVIATIONS = frozenset(
+    [
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "st",
+        "jr",
+        "sr",
+        "prof",
+        "vs",
+        "etc",
+        "e.g",
+        "i.e",
+        "a.m",
+        "p.m",
+        "no",
+        "fig",
+        "approx",
+        "dept",
+        "sgt",
+        "capt",
+        "gen",
+        "col",
+        "lt",
+        "mt",
+        "ave",
+    ]
+)
+
+
+def _cut(text: str, positions: list[int]) -> list[str]:
+    pieces, start = [], 0
+    for pos in [*positions, len(text)]:
+        piece = text[start:pos].strip()
+        if piece:
+            pieces.append(piece)
+        start = pos
+    return pieces
+
+
+def _is_abbreviation(text: str, end: int) -> bool:
+    """True when the period ending at ``end`` closes an abbreviation or an initial (``J.``)."""
+    if text[end - 1] != ".":
+        return False
+    start = end - 1
+    while start > 0 and not text[start - 1].isspace():
+        start -= 1
+    word = text[start : end - 1].lower().lstrip("(\"'“")
+    return word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha())
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split ``text`` into sentences (line breaks also end a sentence).
+
+    Parameters
+    ----------
+    text : str
+        Any text; abbreviations such as ``Dr.`` and initials do not end a sentence.
+
+    Returns
+    -------
+    list of str
+        Non-empty stripped sentences in order.
+    """
+    cuts = [m.end() for m in _SENTENCE_END.finditer(text) if not _is_abbreviation(text, m.end())]
+    return _cut(text, cuts)
+
+
+def split_clauses(sentence: str) -> list[str]:
+    """Split a sentence after commas, semicolons, colons and dashes."""
+    return _cut(sentence, [m.end() for m in _CLAUSE_END.finditer(sentence)])
+
+
+def split_words(text: str, *, max_words: int) -> list[str]:
+    """Group whitespace-separated words into pieces of at most ``max_words`` words.
+
+    A single run of CJK text (no spaces) is grouped by characters, ``4 * max_words`` at a time.
+    """
+    if max_words < 1:
+        raise ValueError("max_words must be at least 1")
+    words = text.split()
+    if len(words) <= 1 and any(ch >= "\u2e80" for ch in text):
+        step = 4 * max_words
+        return [text[i : i + step].strip() for i in range(0, len(text), step) if text[i : i + step].strip()]
+    return [" ".join(words[i : i + max_words]) for i in range(0, len(words), max_words)]

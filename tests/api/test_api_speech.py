@@ -1,0 +1,230 @@
+"""Speech routes over HTTP with the fake engine: formats, streaming, billing, back-pressure."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from voxclone.store import repositories as repo
+
+SR = 24000
+
+
+def _ledger(harness: Any, headers: dict[str, str]) -> list[Any]:
+    with harness.services.db.sessions() as session:
+        return repo.ledger_entries(session, account_id=harness.account_id(headers))
+
+
+def _balance(harness: Any, headers: dict[str, str]) -> Decimal:
+    return Decimal(harness.client.get("/api/v1/account", headers=headers).json()["data"]["balance"])
+
+
+def test_non_stream_wav_and_exact_charge(harness: Any) -> None:
+    headers = harness.new_account("1")
+    r = harness.client.post(
+        "/api/v1/tts_non_stream", json={"text": "one two three", "voice_id": "fa_low"}, headers=headers
+    )
+    assert r.status_code == 200 and r.headers["content-type"] == "audio/wav"
+    audio, sr = sf.read(io.BytesIO(r.content), dtype="int16")
+    info = sf.info(io.BytesIO(r.content))
+    assert (sr, info.channels, info.subtype) == (24000, 1, "PCM_16")
+    assert len(audio) == 3 * 2400
+    assert _balance(harness, headers) == Decimal("1") - Decimal("0.0003")
+    entries = _ledger(harness, headers)
+    assert [e.kind for e in entries] == ["topup", "speech"]
+    assert entries[1].amount_micro == -300 and entries[1].audio_ms == 300
+    assert Decimal(sum(e.amount_micro for e in entries)) / 10**6 == _balance(harness, headers)
+
+
+def test_stream_is_a_complete_wav(harness: Any) -> None:
+    headers = harness.new_account()
+    with harness.client.stream(
+        "POST", "/api/v1/tts_stream", json={"text": "a b c d e", "voice_id": "fa_high"}, headers=headers
+    ) as r:
+        assert r.status_code == 200
+        parts = list(r.iter_bytes())
+    data = b"".join(parts)
+    audio, sr = sf.read(io.BytesIO(data), dtype="float32")
+    assert sr == 24000 and len(audio) == 5 * 2400
+    usage = harness.client.get("/api/v1/account", headers=headers).json()["data"]["usage"]
+    assert usage["seconds_generated"] == 0.5
+
+
+def test_formats_and_speed(harness: Any) -> None:
+    headers = harness.new_account()
+    for fmt, magic in (("mp3", None), ("flac", b"fLaC"), ("opus", b"OggS"), ("pcm", None)):
+        r = harness.client.post(
+            "/api/v1/tts_non_stream",
+            json={"text": "one two", "voice_id": "fa_low", "response_format": fmt},
+            headers=headers,
+        )
+        assert r.status_code == 200, r.text
+        assert len(r.content) > 100
+        if magic:
+            assert r.content.startswith(magic)
+        if fmt == "pcm":
+            assert len(r.content) == 2 * 2 * 2400
+    r = harness.client.post(
+        "/api/v1/tts_non_stream",
+        json={"text": "one two", "voice_id": "fa_low", "speed": 2.0},
+        headers=headers,
+    )
+    assert len(sf.read(io.BytesIO(r.content))[0]) == 2 * 1200
+
+
+def test_insufficient_credits_charges_nothing(harness: Any) -> None:
+    headers = harness.new_account("0.0005")
+    before = _ledger(harness, headers)
+    for path in ("/api/v1/tts_non_stream", "/api/v1/tts_stream"):
+        r = harness.client.post(path, json={"text": "hello there", "voice_id": "fa_low"}, headers=headers)
+        assert (r.status_code, r.json()["code"]) == (402, "insufficient_credits")
+    r = harness.client.post(
+        "/v1/audio/speech", json={"model": "tts-1", "input": "hi", "voice": "fa_low"}, headers=headers
+    )
+    assert (r.status_code, r.json()["error"]["code"]) == (402, "insufficient_credits")
+    assert [(e.id, e.amount_micro) for e in _ledger(harness, headers)] == [
+        (e.id, e.amount_micro) for e in before
+    ]
+    assert harness.engine.chunks_made == 0
+
+
+def test_busy_pool_answers_503_with_retry_after(make_harness: Any) -> None:
+    harness = make_harness(synthesis_workers=1, queue_size=1)
+    headers = harness.new_account()
+    slots = [harness.services.pool.reserve(), harness.services.pool.reserve()]
+    r = harness.client.post(
+        "/api/v1/tts_non_stream", json={"text": "hi", "voice_id": "fa_low"}, headers=headers
+    )
+    assert (r.status_code, r.json()["code"]) == (503, "server_busy")
+    assert int(r.headers["retry-after"]) >= 1
+    for slot in slots:
+        slot.release()
+    r = harness.client.post(
+        "/api/v1/tts_non_stream", json={"text": "hi", "voice_id": "fa_low"}, headers=headers
+    )
+    assert r.status_code == 200
+    assert len(_ledger(harness, headers)) == 2  # the refused request charged nothing
+
+
+def test_openai_route_and_models(harness: Any) -> None:
+    headers = harness.new_account()
+    r = harness.client.post(
+        "/v1/audio/speech",
+        json={"model": "tts-1", "input": "one two three", "voice": "fa_low", "response_format": "wav"},
+        headers=headers,
+    )
+    assert r.status_code == 200
+    assert len(sf.read(io.BytesIO(r.content))[0]) == 3 * 2400
+    r = harness.client.post(
+        "/v1/audio/speech",
+        json={
+            "model": "tts-1",
+            "input": "one two",
+            "voice": "fa_low",
+            "stream_format": "sse",
+            "response_format": "pcm",
+        },
+        headers=headers,
+    )
+    events = [json.loads(line[6:]) for line in r.text.splitlines() if line.startswith("data: ")]
+    assert events[-1]["type"] == "speech.audio.done" and events[0]["type"] == "speech.audio.delta"
+    ids = [m["id"] for m in harness.client.get("/v1/models", headers=headers).json()["data"]]
+    assert "tts-1" in ids
+
+
+def test_speed_beyond_engine_range_uses_tempo(harness: Any) -> None:
+    pytest.importorskip("voxclone.audio.tempo")
+    headers = harness.new_account()
+    r = harness.client.post(
+        "/v1/audio/speech",
+        json={
+            "model": "tts-1",
+            "input": "one two",
+            "voice": "fa_low",
+            "speed": 4.0,
+            "response_format": "pcm",
+        },
+        headers=headers,
+    )
+    assert r.status_code == 200
+    assert 0 < len(r.content) < 2 * 2 * 2400
+
+
+def test_concurrent_requests_do_not_mix(make_harness: Any) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    harness = make_harness(delay_s=0.01, synthesis_workers=2)
+    headers = harness.new_account()
+
+    def say(voice: str) -> bytes:
+        body = {"text": "w " * 8, "voice_id": voice}
+        return bytes(harness.client.post("/api/v1/tts_non_stream", json=body, headers=headers).content)
+
+    alone = {v: say(v) for v in ("fa_low", "fa_high")}
+    with ThreadPoolExecutor(6) as ex:
+        voices = ["fa_low", "fa_high"] * 3
+        results = list(ex.map(say, voices))
+    assert all(r == alone[v] for r, v in zip(results, voices, strict=True))
+
+
+async def test_client_disconnect_stops_synthesis_and_bills_delivered(make_harness: Any) -> None:
+    harness = make_harness(delay_s=0.02)
+    headers = harness.new_account()
+    app = harness.client.app
+    body = json.dumps({"text": "word " * 200, "voice_id": "fa_low", "response_format": "pcm"}).encode()
+    got_body = asyncio.Event()
+    sent: list[bytes] = []
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/api/v1/tts_stream",
+        "raw_path": b"/api/v1/tts_stream",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"testserver"),
+            (b"content-type", b"application/json"),
+            (b"authorization", headers["Authorization"].encode()),
+        ],
+        "client": ("127.0.0.1", 1234),
+        "server": ("testserver", 80),
+    }
+    calls = 0
+
+    async def receive() -> dict[str, Any]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            return {"type": "http.request", "body": body, "more_body": False}
+        await got_body.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.body" and message.get("body"):
+            sent.append(message["body"])
+            if len(sent) >= 3:
+                got_body.set()
+
+    await asyncio.wait_for(app(scope, receive, send), timeout=20)
+    for _ in range(100):  # the worker notices between chunks
+        if harness.engine.closed_early:
+            break
+        await asyncio.sleep(0.02)
+    assert harness.engine.closed_early == 1
+    assert harness.engine.chunks_made < 100
+    entries = [e for e in _ledger(harness, headers) if e.kind == "speech"]
+    assert len(entries) == 1
+    delivered_ms = sum(len(b) for b in sent) // 2 * 1000 // SR
+    assert 0 < entries[0].audio_ms <= delivered_ms + 100
+    assert entries[0].amount_micro == -entries[0].audio_ms
+    assert np.isclose(float(_balance(harness, headers)), 10 - entries[0].audio_ms / 1e6)

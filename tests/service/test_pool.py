@@ -1,0 +1,84 @@
+"""The bounded synthesis pool: admission, streaming hand-off, early stop, fairness."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from voxclone.errors import Overloaded
+from voxclone.service.pool import SynthesisPool
+
+
+def _items(name: str, n: int, log: list[str], closed: list[str], delay: float = 0.02) -> Iterator[str]:
+    try:
+        for i in range(1, n + 1):
+            time.sleep(delay)
+            log.append(f"{name}{i}")
+            yield f"{name}{i}"
+    finally:
+        closed.append(name)
+
+
+def test_admission_is_bounded() -> None:
+    pool = SynthesisPool(workers=1, queue_size=1)
+    slots = [pool.reserve(), pool.reserve()]
+    with pytest.raises(Overloaded) as err:
+        pool.reserve()
+    assert err.value.retry_after >= 1 and err.value.code == "server_busy"
+    slots[0].release()
+    slots[0].release()  # idempotent
+    assert pool.in_flight == 1
+    slots[1].release()
+    pool.close()
+
+
+async def test_iterate_streams_errors_and_early_stop() -> None:
+    pool = SynthesisPool(workers=1, queue_size=4)
+    log: list[str] = []
+    closed: list[str] = []
+    got = [x async for x in pool.iterate(pool.reserve(), lambda: _items("a", 3, log, closed))]
+    assert got == ["a1", "a2", "a3"] and closed == ["a"]
+
+    def broken() -> Iterator[str]:
+        yield "ok"
+        raise ValueError("engine failed")
+
+    with pytest.raises(ValueError, match="engine failed"):
+        _ = [x async for x in pool.iterate(pool.reserve(), broken)]
+
+    stream = pool.iterate(pool.reserve(), lambda: _items("b", 100, log, closed))
+    async for _ in stream:
+        break
+    await stream.aclose()  # type: ignore[attr-defined]
+    for _ in range(100):
+        if "b" in closed:
+            break
+        await asyncio.sleep(0.01)
+    assert "b" in closed and len([x for x in log if x.startswith("b")]) < 10
+    for _ in range(100):
+        if pool.in_flight == 0:
+            break
+        await asyncio.sleep(0.01)
+    assert pool.in_flight == 0
+    pool.close()
+
+
+async def test_streams_take_turns() -> None:
+    pool = SynthesisPool(workers=1, queue_size=4)
+    log: list[str] = []
+    closed: list[str] = []
+
+    async def consume(name: str) -> list[str]:
+        return [x async for x in pool.iterate(pool.reserve(), lambda: _items(name, 6, log, closed))]
+
+    first = asyncio.create_task(consume("a"))
+    while "a1" not in log:
+        await asyncio.sleep(0.005)
+    second = await consume("b")
+    await first
+    assert second == [f"b{i}" for i in range(1, 7)]
+    assert log.index("b1") < log.index("a4")  # b's first chunk did not wait for all of a
+    pool.close()

@@ -1,0 +1,75 @@
+"""Language detection and G2P into Kokoro's symbols for every language."""
+
+from __future__ import annotations
+
+import pytest
+
+from voxclone.text import detect_language
+from voxclone.text.g2p import G2P, espeak_to_kokoro
+
+KOKORO_SYMBOLS = set(';:,.!?—…"()“” ̃ʣʥʦʨᵝꭧAIOQSTWYᵊabcdefhijklmnopqrstuvwxyz')
+KOKORO_SYMBOLS |= set("ɑɐɒæβɔɕçɖðʤəɚɛɜɟɡɥɨɪʝɯɰŋɳɲɴøɸθœɹɾɻʁɽʂʃʈʧʊʋʌɣɤχʎʒʔˈˌːʰʲ↓→↗↘ᵻ")
+
+
+@pytest.fixture(scope="module")
+def g2p() -> G2P:
+    return G2P()
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("The weather is lovely and I think we should go for a walk.", "en-us"),
+        ("El tiempo es muy bueno y creo que deberíamos salir.", "es"),
+        ("Le temps est très beau et je pense que nous devrions sortir.", "fr"),
+        ("Il tempo è bello e penso che dovremmo uscire per una passeggiata.", "it"),
+        ("O tempo está ótimo e acho que você deveria sair com a gente.", "pt-br"),
+        ("आज मौसम बहुत अच्छा है।", "hi"),
+        ("今日はとても良い天気ですね。", "ja"),
+        ("1234", "en-us"),
+    ],
+)
+def test_detect_language(text: str, language: str) -> None:
+    assert detect_language(text) == language
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "expected"),
+    [
+        ("en-us", "Hello world.", "həlˈO wˈɜɹld."),
+        ("en-us", "I like my boat.", "I lˈIk mI bˈOt."),
+        ("en-gb", "I like my boat.", "I lˈIk mI bˈQt."),
+        ("es", "Hola, amigo.", "ˈola, amˈiɣo."),
+        ("it", "Ciao.", "ʧˈao."),
+    ],
+)
+def test_known_phonemes(g2p: G2P, language: str, text: str, expected: str) -> None:
+    assert g2p.phonemize(text, language=language) == expected
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        ("en-us", "Thirty-three thousand people watched the jazz festival yesterday."),
+        ("en-gb", "The garden was rather beautiful in the late afternoon light."),
+        ("es", "Mañana vamos a la playa con nuestros amigos."),
+        ("fr", "Nous allons à la plage avec nos amis demain."),
+        ("it", "Domani andiamo al mare con i nostri amici."),
+        ("pt-br", "Amanhã vamos à praia com nossos amigos."),
+        ("hi", "कल हम अपने दोस्तों के साथ समुद्र तट पर जाएंगे।"),
+        ("ja", "明日は友達と海に行きます。"),
+    ],
+)
+def test_every_language_maps_into_kokoro_symbols(g2p: G2P, language: str, text: str) -> None:
+    phonemes = g2p.phonemize(text, language=language)
+    unknown = {c for c in phonemes if c not in KOKORO_SYMBOLS}
+    assert not unknown, f"{language}: symbols outside Kokoro's set: {unknown}"
+    assert len(phonemes) > len(text) * 0.5
+
+
+def test_espeak_ties_and_english_rules() -> None:
+    assert espeak_to_kokoro("t^ʃˈa^ɪ", language="it") == "ʧˈI"
+    assert espeak_to_kokoro("bˈo^ʊt", language="en-us") == "bˈOt"
+    assert espeak_to_kokoro("bˈə^ʊt", language="en-gb") == "bˈQt"
+    assert espeak_to_kokoro("wˈɜːld", language="en-us") == "wˈɜɹld"
+    assert espeak_to_kokoro("ɡˈɑːɹdən", language="en-us") == "ɡˈɑɹdən"
