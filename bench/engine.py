@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from voxclone.engines.kokoro import voices
 from voxclone.engines.kokoro.engine import KokoroEngine
 from voxclone.engines.kokoro.model import KokoroModel
 from voxclone.settings import Settings
@@ -84,11 +85,15 @@ def _loudness(audio: np.ndarray, sample_rate: int) -> dict[str, float]:
 
 
 def _words(text: str) -> list[str]:
-    """Scorer-style words after spelling numbers the same way on both sides (12% == twelve percent)."""
+    """Scorer-style words after spelling numbers the same way on both sides (12% == twelve percent,
+    Whisper's 4.30pm == 4:30 PM)."""
     import re
 
     from voxclone.text import normalize
 
+    text = re.sub(
+        r"\b(\d{1,2})\.(\d{2})\s*([ap]m)?\b", r"\1:\2 \3", text, flags=re.IGNORECASE
+    )  # Whisper's 4.30pm
     spelled = normalize(text, language="en-us").lower().replace("’", "'").replace("-", " ")
     return re.sub(r"[^a-z0-9' ]+", " ", spelled).split()
 
@@ -144,6 +149,7 @@ def _wer(
         tolerant = sum(_edit_distance(r, h) for r, h in pairs) / sum(len(r) for r, _ in pairs)
         bad = [item for item, (r, h) in zip(scored["items"], pairs, strict=True) if r != h]
         results[info.voice_id] = {
+            "mix": dict(next(v.mix for v in voices.BUILTIN_VOICES if v.voice_id == info.voice_id)),
             "wer": round(scored["wer"], 4),
             "wer_number_tolerant": round(tolerant, 4),
             "n": scored["n"],

@@ -13,7 +13,7 @@ bash scripts/bootstrap.sh dev
 if command -v pg_isready >/dev/null && ! pg_isready -q -h 127.0.0.1 -p 5432; then
   pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
 fi
-export VOXCLONE_TEST_DATABASE_URL="${VOXCLONE_TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test}"
+export VOXCLONE_TEST_POSTGRES="${VOXCLONE_TEST_POSTGRES:-postgresql://postgres@127.0.0.1:5432/test}"
 ruff check .
 mypy
 python -m pytest "$@"

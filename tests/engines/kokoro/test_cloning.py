@@ -122,3 +122,22 @@ def test_similarity_prefers_the_matching_speaker(
     assert 0.0 <= other <= 1.0 and 0.0 <= same <= 1.0
     assert same > other
     assert same > 0.5
+
+
+def test_envelope_correction_tilts_the_spectrum() -> None:
+    sr = 24000
+    audio = (np.random.default_rng(1).standard_normal(sr) * 0.1).astype(np.float32)
+    eq = np.linspace(-1.5, 1.5, 48).astype(np.float32)  # cut lows, boost highs
+    flat = np.array([0.0, 1.0, 0.0, 1.0], np.float32)
+    profile = VoiceProfile("kokoro", 1, {"style": np.zeros((510, 256), np.float32), "f0_map": flat, "eq": eq})
+    out = postprocess(audio, profile, sr)
+    assert out.shape == audio.shape and np.abs(out).max() <= 0.99
+
+    def band_power(x: np.ndarray, lo: float, hi: float) -> float:
+        spec = np.abs(np.fft.rfft(x)) ** 2
+        f = np.fft.rfftfreq(x.size, 1 / sr)
+        return float(spec[(f >= lo) & (f < hi)].mean())
+
+    ratio_in = band_power(audio, 5000, 7000) / band_power(audio, 100, 400)
+    ratio_out = band_power(out, 5000, 7000) / band_power(out, 100, 400)
+    assert ratio_out > 4.0 * ratio_in

@@ -27,8 +27,8 @@ from voxclone.text import (
 from voxclone.text.g2p import G2P
 
 # Longer chunks cost memory (the decoder's activations grow with audio length: ~1.1 GB peak RSS at
-# 400 tokens) and barely change speed, so sentences above this are split at clauses, then words.
-CHUNK_TOKEN_LIMIT = min(240, MAX_TOKENS - 10)
+# 400 tokens, ~650 MB at 240) and barely change speed, so longer sentences split at clauses, then words.
+CHUNK_TOKEN_LIMIT = min(160, MAX_TOKENS - 10)
 FIRST_CHUNK_TOKENS = 48  # a first chunk longer than this is cut at a clause or after a few words
 FIRST_CHUNK_WORDS = 5
 SENTENCE_PAUSE_S = 0.28

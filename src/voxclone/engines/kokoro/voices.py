@@ -38,12 +38,13 @@ class BuiltinVoice:
         )
 
 
+# Ordered by intelligibility (Whisper WER on English, bench/engine.py): the first voice is the default.
 BUILTIN_VOICES: tuple[BuiltinVoice, ...] = (
-    BuiltinVoice("en-female-1", "Alpha", "female", "Clear, bright young female voice.", (("jf_alpha", 1.0),)),
     BuiltinVoice(
-        "en-female-2", "Gon", "female", "Warm, calm storyteller female voice.", (("jf_gongitsune", 1.0),)
+        "en-female-1", "Gon", "female", "Warm, calm storyteller female voice.", (("jf_gongitsune", 1.0),)
     ),
-    BuiltinVoice("en-female-3", "Nezumi", "female", "Soft, gentle female voice.", (("jf_nezumi", 1.0),)),
+    BuiltinVoice("en-female-2", "Nezumi", "female", "Soft, gentle female voice.", (("jf_nezumi", 1.0),)),
+    BuiltinVoice("en-female-3", "Alpha", "female", "Clear, bright young female voice.", (("jf_alpha", 1.0),)),
     BuiltinVoice(
         "en-female-4", "Tebukuro", "female", "Lively, expressive female voice.", (("jf_tebukuro", 1.0),)
     ),
@@ -59,8 +60,8 @@ BUILTIN_VOICES: tuple[BuiltinVoice, ...] = (
         "en-female-5",
         "Hana",
         "female",
-        "Balanced, neutral female voice (a blend of Alpha and Tebukuro).",
-        (("jf_alpha", 0.5), ("jf_tebukuro", 0.5)),
+        "Balanced, neutral female voice (a blend of Gon and Nezumi).",
+        (("jf_gongitsune", 0.5), ("jf_nezumi", 0.5)),
     ),
 )
 _BY_ID = {v.voice_id: v for v in BUILTIN_VOICES}

@@ -3,9 +3,10 @@
 - :func:`enroll` turns a prepared reference into a ``kokoro`` version-1 profile in well under a
   second (no synthesis): a style blended from the committed anchor table plus the settings of the
   post-synthesis stage.
-- :func:`postprocess` is applied by the engine to every synthesized chunk: WORLD re-synthesis with
-  the reference's pitch statistics, formant warp and envelope correction. Chunk-local, stateless;
-  built-in profiles (no ``f0_map`` tensor) pass through unchanged.
+- :func:`postprocess` is applied by the engine to every synthesized chunk: the reference's spectral
+  envelope correction as a linear-phase filter (and, when a profile asks for it, WORLD pitch
+  mapping and formant warp). Chunk-local, stateless; built-in profiles (no ``eq``/``f0_map``
+  tensors) pass through unchanged.
 - :func:`similarity` is the 0–1 self-check stored with a clone.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from voxclone.engines.kokoro.cloning.enroll import enroll
+from voxclone.engines.kokoro.cloning.enrollment import enroll
 from voxclone.engines.kokoro.cloning.selfcheck import similarity
 from voxclone.engines.kokoro.cloning.timbre import convert, post_tensors
 from voxclone.voices.profile import VoiceProfile

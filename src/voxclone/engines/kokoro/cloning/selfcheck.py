@@ -39,7 +39,7 @@ def similarity(engine: Any, profile: VoiceProfile, reference_audio: np.ndarray, 
     float
         Identity in [0, 1]: 0 sounds like a stranger, 1 like another recording of the speaker.
     """
-    from voxclone.engines.kokoro.cloning.enroll import context
+    from voxclone.engines.kokoro.cloning.enrollment import context
 
     encoder = context(engine).encoder
     rendered = engine.generate(TEST_SENTENCE, profile, language=TEST_LANGUAGE)
