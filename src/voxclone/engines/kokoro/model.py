@@ -54,8 +54,11 @@ class KokoroModel:
         opts.intra_op_num_threads = threads if threads > 0 else max(1, os.cpu_count() or 1)
         opts.inter_op_num_threads = 1
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # Grow the CPU arena by what is asked, not to the next power of two: peak RSS drops ~50 MB
+        # (disabling the arena instead made glibc's heap balloon to 2 GB in measurements).
+        default: list[Any] = [("CPUExecutionProvider", {"arena_extend_strategy": "kSameAsRequested"})]
         session = ort.InferenceSession(
-            str(path), sess_options=opts, providers=list(providers or ["CPUExecutionProvider"])
+            str(path), sess_options=opts, providers=list(providers) if providers else default
         )
         return cls(session, assets.vocab())
 
