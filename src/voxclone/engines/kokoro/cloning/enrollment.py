@@ -15,7 +15,6 @@ Steps, all closed-form (no synthesis), about 0.2–0.4 s for a 10 s reference on
 from __future__ import annotations
 
 import threading
-import time
 import weakref
 from dataclasses import dataclass
 from typing import Any
@@ -99,7 +98,6 @@ def enroll(engine: Any, audio: np.ndarray, sample_rate: int) -> VoiceProfile:
     Unprocessable
         ``reference_too_short`` for less than a second of audio.
     """
-    t0 = time.perf_counter()
     x = np.asarray(audio, np.float32).ravel()
     if x.size < MIN_REFERENCE_S * sample_rate or not np.any(x):
         raise Unprocessable(
@@ -116,7 +114,6 @@ def enroll(engine: Any, audio: np.ndarray, sample_rate: int) -> VoiceProfile:
     dst_mean = est.log_f0[0] + F0_SHIFT * (ref_f0[0] - est.log_f0[0])
     dst_std = est.log_f0[1] + F0_STD_MIX * (ref_f0[1] - est.log_f0[1])
     f0_map = np.array([est.log_f0[0], est.log_f0[1], dst_mean, dst_std], np.float32)
-    elapsed = time.perf_counter() - t0
     return VoiceProfile(
         engine="kokoro",
         version=PROFILE_VERSION,
@@ -142,7 +139,6 @@ def enroll(engine: Any, audio: np.ndarray, sample_rate: int) -> VoiceProfile:
                 half: {n: round(float(w), 3) for n, w in zip(ctx.anchors.pack_names, row, strict=True)}
                 for half, row in zip(("timbre", "prosody"), est.weights, strict=True)
             },
-            "enroll_seconds": round(elapsed, 3),
         },
     )
 
