@@ -8,12 +8,11 @@ from types import ModuleType
 from voxclone.errors import MissingDependency
 
 
-def require(module: str, *, extra: str, package: str | None = None) -> ModuleType:
-    """Import ``module`` or raise :class:`MissingDependency` naming the extra that provides it."""
+def require(module: str, *, extra: str | None, package: str | None = None) -> ModuleType:
+    """Import ``module`` or raise :class:`MissingDependency` naming the extra (or package) to install."""
     try:
         return importlib.import_module(module)
     except ImportError as e:
         pkg = package or module
-        raise MissingDependency(
-            f"{pkg} is not installed; install it with: pip install 'voxclone[{extra}]'"
-        ) from e
+        hint = f"pip install 'voxclone[{extra}]'" if extra else f"pip install {pkg}"
+        raise MissingDependency(f"{pkg} is not installed (or fails to import); install it with: {hint}") from e

@@ -30,7 +30,7 @@ def world() -> ModuleType:
     """Import ``pyworld`` (which warns about ``pkg_resources`` on import) without the warning."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        return require("pyworld", extra="cloning")
+        return require("pyworld", extra=None, package="pyworld")
 
 
 def band_edges(n_bands: int = N_BANDS, max_hz: float = ANALYSIS_RATE / 2) -> np.ndarray:
