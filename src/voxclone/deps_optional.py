@@ -15,4 +15,4 @@ def require(module: str, *, extra: str | None, package: str | None = None) -> Mo
     except ImportError as e:
         pkg = package or module
         hint = f"pip install 'voxclone[{extra}]'" if extra else f"pip install {pkg}"
-        raise MissingDependency(f"{pkg} is not installed (or fails to import); install it with: {hint}") from e
+        raise MissingDependency(f"{pkg} is not installed or fails to import; install it with: {hint}") from e
