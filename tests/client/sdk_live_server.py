@@ -187,3 +187,32 @@ def cloning_problem() -> str | None:
     if not callable(getattr(cloning, "enroll", None)):
         return "voxclone.engines.kokoro.cloning has no enroll() yet"
     return None
+
+
+def server_fixture(label: str) -> Any:
+    """A session fixture ``server``: the real app on a free port with a funded API key
+    (``server.api_key``), its data in a temp folder named after ``label``."""
+    import pytest
+
+    @pytest.fixture(scope="session")
+    def server(kokoro_engine: Any, tmp_path_factory: Any) -> Iterator[LiveServer]:
+        data_dir = tmp_path_factory.mktemp(label) / "data"
+        with live_server(engine=kokoro_engine, data_dir=data_dir) as live:
+            yield live
+
+    return server
+
+
+def _needs_cloning() -> None:
+    """Skip a test that enrolls a voice while this build cannot enroll one (cloning unfinished)."""
+    import pytest
+
+    problem = cloning_problem()
+    if problem is not None:
+        pytest.skip(f"voice cloning does not work in this build: {problem}")
+
+
+def needs_cloning_fixture() -> Any:
+    import pytest
+
+    return pytest.fixture(name="needs_cloning")(_needs_cloning)
