@@ -3,48 +3,25 @@
 from __future__ import annotations
 
 import io
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import soundfile as sf
+from live_http import serve_in_thread
 
 from voxclone.api import create_app
 from voxclone.settings import Settings
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def live_server(make_settings: Callable[..., Settings], kokoro_engine: Any) -> Iterator[tuple[str, str]]:
     """(base_url, api_key) of a uvicorn server on a free loopback port."""
-    import uvicorn
-
-    settings = make_settings()
-    app = create_app(settings, engine=kokoro_engine)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("server did not start")
-        time.sleep(0.02)
-    _, key = app.state.services.accounts.create_key(credits="5")
-    try:
-        yield f"http://127.0.0.1:{port}", key
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    app = create_app(make_settings(), engine=kokoro_engine)
+    with serve_in_thread(app) as base_url:
+        _, key = app.state.services.accounts.create_key(credits="5")
+        yield base_url, key
 
 
 def test_outeai_sdk(live_server: tuple[str, str], tmp_path: Path, kokoro_engine: Any) -> None:

@@ -9,11 +9,8 @@ handle the request (the client then never sees the real answer, like a lost resp
 
 from __future__ import annotations
 
-import asyncio
 import json
-import socket
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,7 +19,7 @@ from typing import Any
 
 import numpy as np
 import soundfile as sf
-import uvicorn
+from live_http import serve_in_thread
 
 from voxclone.settings import Settings
 
@@ -144,32 +141,16 @@ def live_server(*, engine: Any, data_dir: Path) -> Iterator[LiveServer]:
     settings = Settings(data_dir=data_dir, onnx_threads=1, synthesis_workers=2)
     app = create_app(settings, engine=engine)
     faults = FaultInjector(app)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(faults, log_level="warning", lifespan="on", timeout_graceful_shutdown=5)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 60
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the test server did not start")
-            time.sleep(0.02)
+    with serve_in_thread(faults) as base_url:
         _, key = app.state.services.accounts.create_key(account="sdk-tests", credits="1000")
         yield LiveServer(
-            base_url=f"http://127.0.0.1:{port}",
+            base_url=base_url,
             api_key=str(key),
             app=app,
             faults=faults,
             engine=engine,
             reference_path=data_dir.parent / "reference.wav",
         )
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        sock.close()
 
 
 def cloning_problem() -> str | None:

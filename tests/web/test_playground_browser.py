@@ -11,16 +11,12 @@ but fails when the ``CI`` environment variable is set.
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import importlib.util
 import io
 import os
 import re
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,7 +26,7 @@ from typing import Any
 import numpy as np
 import pytest
 import soundfile as sf
-import uvicorn
+from live_http import serve_in_thread
 
 from voxclone.settings import Settings
 
@@ -74,25 +70,9 @@ def cloning_available() -> bool:
 
 @contextmanager
 def _serve(app: Any) -> Iterator[str]:
-    """Run ``app`` with uvicorn on a free 127.0.0.1 port in a thread; yield its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 60
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the test server did not start")
-            time.sleep(0.02)
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        sock.close()
+    """Run ``app`` on a free 127.0.0.1 port in a thread; yield its base URL with a trailing slash."""
+    with serve_in_thread(app) as base_url:
+        yield f"{base_url}/"
 
 
 @dataclass
