@@ -5,7 +5,12 @@ For each multi-utterance speaker of ``../shared/data/speech-dev`` the first utte
 reference (prepared by the intake when available); the clone reads English sentences of
 ``../shared/data/text/sentences-dev.tsv`` and is scored with ``../shared/tools/voice_identity.py``
 against the speaker's other utterances, and with ``speech_wer.py``. Variants: ``full`` (style +
-timbre stage) and ``style`` (the enrolled style alone, post-stage tensors removed).
+timbre stage: the content-matched envelope transfer), ``eq`` (the profile as the previous method
+``anchors+eq-v1`` wrote it: no ``knn_*`` tensors, so the global envelope EQ; also checks that such
+profiles still synthesize), ``style`` (the enrolled style alone, post-stage tensors removed) and
+``sharp`` (the transfer pinned to k=1, ±17 dB clip, 30 ms smoothing via ``knn_settings``).
+Per speaker it also reports the median F0 of the reference and of the ``full`` clone (WORLD), and
+the post-stage cost as a real-time factor (post-stage seconds per second of audio).
 
 Usage::
 
@@ -25,6 +30,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import soundfile as sf
@@ -77,7 +83,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--shared", type=Path, default=SHARED)
     ap.add_argument("--sentences", type=int, default=4)
-    ap.add_argument("--variants", default="full,style")
+    ap.add_argument("--variants", default="full,eq,style")
     ap.add_argument("--eval-python", default="/tmp/eval-venv/bin/python")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--work", type=Path, help="keep generated audio here (default: a temp folder)")
@@ -126,18 +132,18 @@ def main() -> int:
             "meta": profile.meta,
         }
         for variant in variants:
-            prof = profile
-            if variant == "style":
-                from voxclone.voices.profile import VoiceProfile
-
-                prof = VoiceProfile("kokoro", 1, {"style": profile.tensors["style"]}, {})
+            prof = variant_profile(profile, variant)
+            rendered = []
             for i, text in enumerate(texts):
                 name = f"{variant}-{spk}-{i}.wav"
                 audio = engine.generate(text, prof, language="en-us")
+                rendered.append(audio)
                 sf.write(str(work / name), audio, engine.sample_rate)
                 manifests[variant].append(
                     {"speaker": spk, "reference": ref_row["file"], "generated": name, "text": text}
                 )
+            if variant == "full":
+                per_speaker[spk].update(pitch_and_cost(engine, profile, ref, sr, rendered))
         print(f"{spk}: enroll {enroll_s:.2f} s, self-check {selfcheck:.2f}", file=sys.stderr, flush=True)
 
     results: dict[str, dict] = {}
@@ -182,6 +188,7 @@ def main() -> int:
         "variants": results,
         "sentences": texts,
         "enroll_s_max": max(v["enroll_s"] for v in per_speaker.values()),
+        "post_rtf_mean": round(float(np.mean([v.get("post_rtf", np.nan) for v in per_speaker.values()])), 4),
         "note": "measured on a shared 2-core machine under other engineers' load",
         "command": "python bench/cloning.py " + " ".join(sys.argv[1:]),
     }
@@ -189,6 +196,47 @@ def main() -> int:
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps({v: {k: r[k] for k in ("identity", "wer")} for v, r in results.items()}, indent=2))
     return 0
+
+
+def variant_profile(profile: Any, variant: str) -> Any:
+    """The profile a variant renders with (see the module docstring)."""
+    from voxclone.voices.profile import VoiceProfile
+
+    if variant == "style":
+        return VoiceProfile("kokoro", 1, {"style": profile.tensors["style"]}, {})
+    if variant == "sharp":  # more aggressive transfer (closer to frame copying): k=1, ±17 dB, 30 ms
+        sharp = np.array([1.0, 1.0, 4.0, 3.0], np.float32)
+        return VoiceProfile("kokoro", 1, dict(profile.tensors, knn_settings=sharp), profile.meta)
+    if variant == "eq":
+        kept = {k: v for k, v in profile.tensors.items() if not k.startswith("knn_")}
+        return VoiceProfile("kokoro", 1, kept, dict(profile.meta, method="anchors+eq-v1"))
+    return profile
+
+
+def pitch_and_cost(engine: Any, profile: Any, ref: np.ndarray, sr: int, rendered: list[np.ndarray]) -> dict:
+    """Median F0 (Hz) of the reference and of the clone's renders; post-stage real-time factor."""
+    from voxclone.audio.speaker import resample
+    from voxclone.engines.kokoro.cloning import postprocess
+    from voxclone.engines.kokoro.cloning.features import ANALYSIS_RATE, pitch
+
+    def median_f0(x: np.ndarray, rate: int) -> float:
+        f0, _ = pitch(resample(x, rate, ANALYSIS_RATE))
+        return float(np.median(f0[f0 > 0])) if np.any(f0 > 0) else 0.0
+
+    clone = np.concatenate(rendered)
+    t0 = time.perf_counter()
+    for audio in rendered:  # whole sentences: at least as long as the engine's chunks
+        postprocess(audio, profile, engine.sample_rate)
+    cost = time.perf_counter() - t0
+    ref_f0, clone_f0 = median_f0(ref, sr), median_f0(clone, engine.sample_rate)
+    return {
+        "reference_f0_hz": round(ref_f0, 1),
+        "clone_f0_hz": round(clone_f0, 1),
+        "clone_minus_reference_semitones": (
+            round(12 * float(np.log2(clone_f0 / ref_f0)), 2) if ref_f0 and clone_f0 else None
+        ),
+        "post_rtf": round(cost / (clone.size / engine.sample_rate), 4),
+    }
 
 
 def first_usable(data: Path, rows: list[dict[str, str]], sample_rate: int) -> tuple[dict, np.ndarray, int]:

@@ -8,7 +8,8 @@ Usage::
 Writes ``bench/results/engine.json`` (after each stage, so long runs leave partial results).
 ``wer`` is the shared scorer's number; Whisper writes numbers as digits ("12%") while the
 sentences spell them ("twelve percent"), so ``wer_number_tolerant`` also spells the numbers of
-both sides before counting errors. Reads ``../shared`` (sentences and the WER scorer); timings
+both sides before counting errors. ``stall_s`` is how long a player that starts at the first
+chunk would wait for later ones. Reads ``../shared`` (sentences and the WER scorer); timings
 depend on machine load, which the JSON records (load average).
 """
 
@@ -58,9 +59,14 @@ def _stream_timing(engine: KokoroEngine, text: str, voice: str, language: str) -
     start, cpu_start = time.perf_counter(), time.process_time()
     first = first_cpu = None
     samples = 0
+    played_until = stall = 0.0  # a player starting at the first chunk: when its queue runs dry
     for chunk in engine.synthesize(text, profile, language=language):
+        now = time.perf_counter() - start
         if first is None:
-            first, first_cpu = time.perf_counter() - start, time.process_time() - cpu_start
+            first, first_cpu = now, time.process_time() - cpu_start
+            played_until = now
+        stall += max(0.0, now - played_until)
+        played_until = max(played_until, now) + chunk.size / engine.sample_rate
         samples += chunk.size
     total, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     seconds = samples / engine.sample_rate
@@ -72,6 +78,7 @@ def _stream_timing(engine: KokoroEngine, text: str, voice: str, language: str) -
         "audio_s": seconds,
         "rtf": total / seconds,
         "cpu_per_audio_s": cpu / seconds,
+        "stall_s": stall,
     }
 
 
@@ -201,6 +208,8 @@ def main() -> int:
             # process CPU time: what wall time would be on an idle machine with 1 thread
             "first_audio_cpu_s_median": round(statistics.median(r["first_audio_cpu_s"] for r in runs), 3),
             "cpu_per_audio_s_median": round(statistics.median(r["cpu_per_audio_s"] for r in runs), 3),
+            # seconds a player that starts at the first chunk waits for later ones (underruns)
+            "stall_s_median": round(statistics.median(r["stall_s"] for r in runs), 3),
             "audio_s": round(runs[0]["audio_s"], 2),
             "runs": [{k: round(v, 3) for k, v in r.items()} for r in runs],
         },

@@ -73,3 +73,13 @@ def test_espeak_ties_and_english_rules() -> None:
     assert espeak_to_kokoro("bˈə^ʊt", language="en-gb") == "bˈQt"
     assert espeak_to_kokoro("wˈɜːld", language="en-us") == "wˈɜɹld"
     assert espeak_to_kokoro("ɡˈɑːɹdən", language="en-us") == "ɡˈɑɹdən"
+
+
+def test_english_uses_misakis_symbols_and_stresses_our(g2p: G2P) -> None:
+    # misaki (Kokoro's training G2P) has no rhotic schwa: "butter" is bˈʌɾəɹ
+    assert espeak_to_kokoro("wˈɔɾɚ", language="en-us") == "wˈɔɾəɹ"
+    assert espeak_to_kokoro("nˈuːzpe^ɪpɚɹ ɔn", language="en-us") == "nˈuzpApəɹ ɔn"
+    us = g2p.phonemize("Our water, our hour.", language="en-us")
+    assert "ɚ" not in us
+    assert us.startswith("ˈWəɹ ") and ", ˈWəɹ " in us
+    assert g2p.phonemize("Our boat.", language="en-gb").startswith("ˈWə ")

@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from voxclone.text import split_clauses, split_sentences, split_words
+from voxclone.text.split import split_first_phrase
 
 
 def _visible(text: str) -> str:
@@ -77,3 +78,59 @@ def test_words_preserved_in_order(words: list[str], max_words: int) -> None:
         for w in split_words(c, max_words=max_words)
     ]
     assert " ".join(pieces).split() == text.split()
+
+
+def _first(text: str, language: str = "en-us") -> tuple[str, str] | None:
+    return split_first_phrase(text, language=language, min_words=3, max_words=7, min_rest=3)
+
+
+def test_first_phrase_cuts_at_a_clause_or_before_a_phrase_word() -> None:
+    # a clause mark wins over an earlier phrase word
+    assert _first("If the meeting runs long, we will move the demo to Thursday.") == (
+        "If the meeting runs long,",
+        "we will move the demo to Thursday.",
+    )
+    # else the shortest head before a conjunction, preposition or relative word
+    assert _first("He opened the old wooden box and found a bundle of letters.") == (
+        "He opened the old wooden box",
+        "and found a bundle of letters.",
+    )
+    assert _first("The software update fixes a bug that caused a crash.") == (
+        "The software update fixes a bug",
+        "that caused a crash.",
+    )
+    # never inside "out of", never before min_words, never leaving fewer than min_rest words
+    assert _first("The children built a small boat out of cardboard today.") is None
+    assert _first("Turn left at the corner.") is None
+    assert _first("Welcome back to the evening news.") is None
+    assert split_first_phrase(
+        "El tren de la mañana llegó tarde porque llovía mucho en la ciudad.",
+        language="es",
+        min_words=3,
+        max_words=7,
+        min_rest=3,
+    ) == ("El tren de la mañana llegó tarde", "porque llovía mucho en la ciudad.")
+    assert _first("今朝の電車はまた遅れたので、彼女はホームで新聞を全部読みました。", "ja") == (
+        "今朝の電車はまた遅れたので、",
+        "彼女はホームで新聞を全部読みました。",
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["the", "big", "dog", "and", "of", "to", "out", "ran,", "home.", "x"]), max_size=30
+    ),
+    st.integers(1, 5),
+    st.integers(0, 6),
+    st.integers(0, 5),
+)
+def test_first_phrase_keeps_every_word(words: list[str], lo: int, extra: int, rest: int) -> None:
+    text = " ".join(words)
+    cut = split_first_phrase(text, language="en-us", min_words=lo, max_words=lo + extra, min_rest=rest)
+    if cut is None:
+        return
+    head, tail = cut
+    assert (head + " " + tail).split() == text.split()
+    assert lo <= len(head.split()) <= lo + extra
+    assert len(tail.split()) >= rest

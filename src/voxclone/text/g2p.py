@@ -43,6 +43,10 @@ _ENGLISH = {
     "ʲo": "jo",
     "ʲə": "jə",
     "ʲ": "",
+    # Kokoro's English training phonemes (misaki) have no rhotic schwa: "butter" is bˈʌɾəɹ. Unmapped,
+    # ɚ made Whisper hear "Our" as "are" and "water the" as "the water that".
+    "ɚɹ": "əɹ",  # espeak's linking r before a vowel ("newspaper on")
+    "ɚ": "əɹ",
     "r": "ɹ",
     "x": "k",
     "ç": "k",
@@ -51,6 +55,11 @@ _ENGLISH = {
     "e": "A",
     "\u0303": "",
 }
+
+
+# espeak gives "our" only secondary stress; Kokoro then says "are" (Whisper heard "are quarterly" for
+# "Our quarterly" with 5 of 7 voices, "Our" with 6 of 7 once stressed as misaki's lexicon does).
+_OUR = re.compile(r"(?<!\S)ˌW(əɹ|ə)(?=[\s,.;:!?—…]|$)")
 
 
 def _ordered(table: dict[str, str]) -> list[tuple[str, str]]:
@@ -74,6 +83,7 @@ def espeak_to_kokoro(ipa: str, *, language: str) -> str:
         ipa = re.sub(r"(\S)\u0329", r"ᵊ\1", ipa).replace("\u0329", "")
         if language == "en-us":
             ipa = ipa.replace("ː", "")
+        ipa = _OUR.sub(r"ˈW\1", ipa)
     ipa = ipa.replace("^", "").replace("-", "")  # ties; espeak's liaison/compound joiners
     return re.sub(r"\s+", " ", ipa).strip()
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from voxclone.text.phrases import NO_CUT_AFTER, PHRASE_STARTERS
+
 # Sentence end: Latin terminators (plus closing quotes) before whitespace, CJK terminators anywhere,
 # and line breaks.
 _SENTENCE_END = re.compile(r"[.!?…]+[\"”’»)\]]*(?=\s)|[。！？]+[」』”’）)]*|\n")
@@ -98,3 +100,59 @@ def split_words(text: str, *, max_words: int) -> list[str]:
         step = 4 * max_words
         return [text[i : i + step].strip() for i in range(0, len(text), step) if text[i : i + step].strip()]
     return [" ".join(words[i : i + max_words]) for i in range(0, len(words), max_words)]
+
+
+_WORD = re.compile(r"\S+")
+_CLAUSE_MARK = re.compile(r"[,;:—–、，；：][\"”’»)\]]*$")
+
+
+def split_first_phrase(
+    text: str, *, language: str, min_words: int, max_words: int, min_rest: int
+) -> tuple[str, str] | None:
+    """Cut a sentence after its first phrase: the ``(head, rest)`` pair, or ``None`` to keep it whole.
+
+    The head ends at a clause mark (comma, semicolon, colon, dash) or just before a word that opens
+    a phrase (a conjunction, relative word or preposition of ``language``), so the cut falls where a
+    speaker may pause. A clause mark is preferred; otherwise the shortest head of at least
+    ``min_words`` words is taken. Text without spaces (Japanese) is cut only at a clause mark.
+
+    Parameters
+    ----------
+    text : str
+        One sentence.
+    language : str
+        Canonical language code (``"en-us"``...); decides the phrase-opening words.
+    min_words, max_words : int
+        Allowed head length in words (characters / 4 for text without spaces).
+    min_rest : int
+        Fewest words that must follow the cut.
+
+    Returns
+    -------
+    tuple of str or None
+        ``head + " " + rest`` equals ``text`` up to whitespace at the cut.
+    """
+    words = list(_WORD.finditer(text))
+    if len(words) <= 1:
+        clause = _CLAUSE_END.search(text)
+        if clause is None or not (4 * min_words <= clause.end() <= 4 * max_words):
+            return None
+        head, rest = text[: clause.end()].strip(), text[clause.end() :].strip()
+        return (head, rest) if len(rest) >= 4 * min_rest else None
+    starters = PHRASE_STARTERS.get(language.split("-")[0], frozenset())
+    last = min(max_words, len(words) - max(1, min_rest))
+    best: int | None = None
+    for n in range(min_words, last + 1):  # n words in the head
+        if _CLAUSE_MARK.search(words[n - 1].group()):
+            best = n
+            break
+        if (
+            best is None
+            and words[n].group().lower().strip("\"“‘'(¿¡") in starters
+            and words[n - 1].group().lower() not in NO_CUT_AFTER
+        ):
+            best = n
+    if best is None:
+        return None
+    cut = words[best].start()
+    return text[:cut].strip(), text[cut:].strip()

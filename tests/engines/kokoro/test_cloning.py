@@ -141,3 +141,127 @@ def test_envelope_correction_tilts_the_spectrum() -> None:
     ratio_in = band_power(audio, 5000, 7000) / band_power(audio, 100, 400)
     ratio_out = band_power(out, 5000, 7000) / band_power(out, 100, 400)
     assert ratio_out > 4.0 * ratio_in
+
+
+# -- content-matched envelope transfer (knn-v2) ------------------------------------------------
+
+
+def _voiced(seconds: float, f0: float, formants: tuple[float, ...], sr: int, seed: int) -> np.ndarray:
+    """A pulse train with slow pitch movement through formant resonators, plus breath noise."""
+    from scipy.signal import lfilter
+
+    rng = np.random.default_rng(seed)
+    n = int(seconds * sr)
+    t = np.arange(n) / sr
+    inst = f0 * (1 + 0.08 * np.sin(2 * np.pi * 1.3 * t))
+    phase = np.cumsum(inst) / sr
+    x = (np.diff(np.floor(phase), prepend=0.0) > 0).astype(np.float64)
+    x += 0.02 * rng.standard_normal(n)
+    for fc in formants:
+        r = np.exp(-np.pi * 120.0 / sr)
+        a = [1.0, -2 * r * np.cos(2 * np.pi * fc / sr), r * r]
+        x = lfilter([1.0 - r], a, x)
+    x *= 0.5 * (1 + np.sin(2 * np.pi * 2.0 * t) ** 2)  # syllable-like level movement
+    return (0.8 * x / np.abs(x).max()).astype(np.float32)
+
+
+def _mean_shape(audio: np.ndarray, sr: int) -> np.ndarray:
+    from voxclone.audio.speaker import resample
+    from voxclone.engines.kokoro.cloning.envelope import RATE, analyse
+
+    fr = analyse(resample(audio, sr, RATE))
+    shape: np.ndarray = fr.envelope[fr.sounding].mean(axis=0)
+    return shape
+
+
+def test_transfer_moves_the_envelope_toward_the_reference() -> None:
+    from voxclone.engines.kokoro.cloning.envelope import reference_frames
+
+    sr = 24000
+    reference = _voiced(6.0, 110.0, (500.0, 1500.0, 2500.0), sr, seed=1)
+    source = _voiced(3.0, 200.0, (800.0, 2200.0, 3300.0), sr, seed=2)
+    tensors = {"style": np.zeros((510, 256), np.float32), **reference_frames(reference, sr)}
+    out = postprocess(source, VoiceProfile("kokoro", 1, tensors), sr)
+    assert out.shape == source.shape and out.dtype == np.float32
+    assert np.all(np.isfinite(out)) and np.abs(out).max() <= 0.99
+    target = _mean_shape(reference, sr)
+    before = float(np.sqrt(np.mean((_mean_shape(source, sr) - target) ** 2)))
+    after = float(np.sqrt(np.mean((_mean_shape(out, sr) - target) ** 2)))
+    assert after < 0.6 * before
+
+
+def test_transfer_is_chunk_local_and_deterministic(male_clone: VoiceProfile, female_reference: tuple) -> None:
+    audio, sr = female_reference
+    a, b = audio[: sr * 2], audio[sr * 2 : sr * 4]
+    first = postprocess(a, male_clone, sr)
+    postprocess(b, male_clone, sr)  # another chunk in between must not change anything
+    np.testing.assert_array_equal(postprocess(a, male_clone, sr), first)
+    assert not np.array_equal(first, a)  # the stage did something
+    assert first.shape == a.shape
+    silent = np.zeros(sr, np.float32)
+    np.testing.assert_array_equal(postprocess(silent, male_clone, sr), silent)
+
+
+def test_clone_profile_carries_the_reference_frames(male_clone: VoiceProfile) -> None:
+    from voxclone.engines.kokoro.cloning.envelope import N_MELS
+
+    t = male_clone.tensors
+    assert male_clone.meta["method"] == "anchors+knn-v2"
+    n = t["knn_keys"].shape[0]
+    assert n > 300 and t["knn_keys"].shape == (n, 57)
+    assert t["knn_envelope"].shape == (n, N_MELS) and t["knn_voiced"].shape == (n,)
+    assert 0.3 < float(t["knn_voiced"].mean()) < 1.0
+    assert sum(v.nbytes for v in t.values()) < 1_000_000
+
+
+def test_profiles_from_before_the_transfer_still_synthesize(
+    kokoro_engine: Any, male_clone: VoiceProfile
+) -> None:
+    old_tensors = {k: v for k, v in male_clone.tensors.items() if not k.startswith("knn_")}
+    saved = VoiceProfile("kokoro", 1, old_tensors, {"method": "anchors+eq-v1"}).to_bytes()
+    old = VoiceProfile.from_bytes(saved)
+    text = "The weather was mild, so we walked home along the river."
+    audio_old = kokoro_engine.generate(text, old, language="en-us")
+    audio_new = kokoro_engine.generate(text, male_clone, language="en-us")
+    assert audio_old.size == audio_new.size  # same style, the post-stage keeps lengths
+    assert np.all(np.isfinite(audio_old)) and float(np.sqrt(np.mean(audio_old**2))) > 0.01
+    assert not np.array_equal(audio_old, audio_new)
+
+
+def test_selfcheck_holds_out_half_of_its_own_reference(
+    kokoro_engine: Any, male_clone: VoiceProfile, male_reference: tuple, female_reference: tuple
+) -> None:
+    from voxclone.engines.kokoro.cloning.enrollment import context
+    from voxclone.engines.kokoro.cloning.selfcheck import _enrolled_from
+
+    encoder = context(kokoro_engine).encoder
+    assert _enrolled_from(male_clone, encoder.embed(*male_reference))
+    assert not _enrolled_from(male_clone, encoder.embed(*female_reference))
+    old = VoiceProfile("kokoro", 1, {k: v for k, v in male_clone.tensors.items() if not k.startswith("knn_")})
+    assert not _enrolled_from(old, encoder.embed(*male_reference))
+
+
+def test_transfer_settings_and_frames_without_context() -> None:
+    from voxclone.engines.kokoro.cloning import envelope
+
+    default = envelope.TransferSettings()
+    assert envelope.TransferSettings.from_tensors({}) == default
+    pin = np.array([5.0, 0.0, 9.0, 4.0], np.float32)
+    pinned = envelope.TransferSettings.from_tensors({"knn_settings": pin})
+    assert pinned == envelope.TransferSettings(strength=2.0, k=1, limit=6.0, smooth_frames=5)
+    bad = envelope.TransferSettings.from_tensors({"knn_settings": np.array([np.nan, 1, 1, 1], np.float32)})
+    assert bad == default
+
+    sr = 24000
+    reference = _voiced(4.0, 120.0, (600.0, 1700.0, 2600.0), sr, seed=3)
+    source = _voiced(2.0, 190.0, (750.0, 2100.0, 3100.0), sr, seed=4)
+    tensors = envelope.reference_frames(reference, sr)
+    with_context = envelope.transfer(source, sr, tensors)
+    # frames stored without context (19-value keys) still work, matched without context
+    tensors_19 = dict(tensors, knn_keys=tensors["knn_keys"][:, 19:38])
+    without = envelope.transfer(source, sr, tensors_19)
+    assert without.shape == source.shape and not np.array_equal(without, source.astype(np.float64))
+    assert not np.array_equal(without, with_context)
+    # unusable frames leave the chunk unchanged
+    broken = dict(tensors, knn_keys=tensors["knn_keys"][:, :7])
+    np.testing.assert_array_equal(envelope.transfer(source, sr, broken), source.astype(np.float64))

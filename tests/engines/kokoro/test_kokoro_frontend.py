@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from voxclone.engines.kokoro import assets
 from voxclone.engines.kokoro.frontend import (
     CHUNK_TOKEN_LIMIT,
-    FIRST_CHUNK_TOKENS,
+    CONTINUATION,
+    FIRST_HEAD_WORDS,
     PARAGRAPH_PAUSE_S,
     SENTENCE_PAUSE_S,
     KokoroFrontend,
@@ -19,17 +22,73 @@ def kokoro_frontend() -> KokoroFrontend:
     return KokoroFrontend(assets.vocab())
 
 
-def test_first_chunk_is_short_and_words_are_kept(kokoro_frontend: KokoroFrontend) -> None:
+def _texts(frontend: KokoroFrontend, text: str, language: str = "en-us") -> list[str]:
+    return [c.text for c in frontend.chunks(frontend.prepare(text, language=language))]
+
+
+def test_only_the_first_sentence_is_cut_at_a_phrase_boundary(kokoro_frontend: KokoroFrontend) -> None:
     text = (
-        "When the old lighthouse keeper finally retired after forty years of service on the island, "
-        "the whole village gathered on the pier to thank him. He smiled.\n\nThe next morning was calm."
+        "The old keeper retired after forty years of service on the island, and the whole village "
+        "gathered on the pier to thank him. He smiled.\n\nThe next morning was calm "
+        "and the sea lay flat and grey under a sky without any wind at all."
     )
     prepared = kokoro_frontend.prepare(text, language="en-us")
     chunks = list(kokoro_frontend.chunks(prepared))
-    assert len(chunks[0].tokens) <= FIRST_CHUNK_TOKENS
-    assert chunks[0].pause_s == 0.0
-    assert " ".join(c.text for c in chunks).split() == " ".join(prepared.paragraphs).split()
+    assert chunks[0].text == "The old keeper retired"
+    assert chunks[1].text.startswith("after forty years") and chunks[1].text.endswith("thank him.")
+    assert chunks[0].phonemes.endswith(CONTINUATION)  # continuation intonation on the head
+    assert FIRST_HEAD_WORDS[0] <= len(chunks[0].text.split()) <= FIRST_HEAD_WORDS[1]
+    assert [c.pause_s for c in chunks[:2]] == [0.0, 0.0]
+    # every later sentence is one chunk, with its pause
+    assert [c.text for c in chunks[-2:]] == ["He smiled.", text.split("\n\n")[1]]
     assert [c.pause_s for c in chunks[-2:]] == [SENTENCE_PAUSE_S, PARAGRAPH_PAUSE_S]
+    assert " ".join(c.text for c in chunks).split() == " ".join(prepared.paragraphs).split()
+
+
+def test_short_or_single_first_sentences_stay_whole(kokoro_frontend: KokoroFrontend) -> None:
+    assert _texts(kokoro_frontend, "Turn left at the corner. Then walk on.") == [
+        "Turn left at the corner.",
+        "Then walk on.",
+    ]
+    # a text of one sentence is cut only when that sentence is long
+    single = "The museum closes early on Sundays, but the garden stays open until sunset."
+    assert _texts(kokoro_frontend, single) == [single]
+    long_single = (
+        "The museum closes early on Sundays, but the garden stays open until sunset for everyone "
+        "who wants to walk among the roses and the old trees."
+    )
+    assert _texts(kokoro_frontend, long_single) == [
+        "The museum closes early",
+        long_single.removeprefix("The museum closes early "),
+    ]
+
+
+def test_a_clause_mark_ends_the_head_without_a_continuation_symbol(kokoro_frontend: KokoroFrontend) -> None:
+    prepared = kokoro_frontend.prepare(
+        "If the meeting runs long, we will move the demo. Thanks.", language="en-us"
+    )
+    chunks = list(kokoro_frontend.chunks(prepared))
+    assert [c.text for c in chunks] == ["If the meeting runs long,", "we will move the demo.", "Thanks."]
+    assert chunks[0].phonemes.endswith(",") and not chunks[0].phonemes.endswith(",,")
+    assert chunks[1].pause_s > 0.0  # the clause pause after the comma
+
+
+_WORDS = st.sampled_from(
+    ["the", "old", "keeper", "and", "of", "to", "walked,", "home.", "Dr.", "twelve", "sea?"]
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.lists(_WORDS, min_size=1, max_size=25), min_size=1, max_size=3))
+def test_chunks_never_lose_or_repeat_words(
+    kokoro_frontend: KokoroFrontend, paragraphs: list[list[str]]
+) -> None:
+    text = "\n".join(" ".join(words) for words in paragraphs)
+    prepared = kokoro_frontend.prepare(text, language="en-us")
+    chunks = list(kokoro_frontend.chunks(prepared))
+    assert " ".join(c.text for c in chunks).split() == " ".join(prepared.paragraphs).split()
+    assert all(0 < len(c.tokens) <= CHUNK_TOKEN_LIMIT for c in chunks)
+    assert chunks[0].pause_s == 0.0
 
 
 def test_long_sentences_split_below_the_token_limit(kokoro_frontend: KokoroFrontend) -> None:

@@ -67,3 +67,22 @@ def test_concurrent_requests_match_sequential(kokoro_engine: KokoroEngine) -> No
         concurrent = list(pool.map(run, jobs * 2))
     for i, audio in enumerate(concurrent):
         np.testing.assert_array_equal(audio, sequential[i % len(jobs)])
+
+
+def test_a_voice_pace_scales_the_requested_speed(kokoro_engine: KokoroEngine) -> None:
+    from dataclasses import replace
+
+    alpha = kokoro_engine.builtin_profile("en-female-3")
+    assert alpha.meta["pace"] == 0.85
+    natural = replace(alpha, meta={**alpha.meta, "pace": 1.0})
+    text = "Thank you for calling today."
+    slow = kokoro_engine.generate(text, alpha, language="en-us")
+    plain = kokoro_engine.generate(text, natural, language="en-us")
+    assert 1.08 < slow.size / plain.size < 1.3
+    # pace multiplies the request's speed: 0.85 x (1 / 0.85) renders at the natural rate
+    np.testing.assert_array_equal(
+        kokoro_engine.generate(text, alpha, language="en-us", speed=1 / 0.85), plain
+    )
+    # a broken pace in stored metadata falls back to the natural rate
+    broken = replace(alpha, meta={**alpha.meta, "pace": "fast"})
+    np.testing.assert_array_equal(kokoro_engine.generate(text, broken, language="en-us"), plain)

@@ -104,6 +104,9 @@ class KokoroEngine(Engine):
     ) -> Iterator[np.ndarray]:
         """Yield float32 24 kHz chunks; input is validated before the first chunk is asked for.
 
+        ``speed`` is multiplied by the voice's own pace (``meta["pace"]``, set by some built-in
+        voices; 1.0 otherwise).
+
         Raises
         ------
         InvalidRequest
@@ -120,6 +123,7 @@ class KokoroEngine(Engine):
     ) -> Iterator[np.ndarray]:
         leveler = Leveler(self.sample_rate)
         post = self._postprocess()
+        speed = speed * _pace(voice)
         for chunk in self.frontend.chunks(prepared):
             audio = self.model.infer(chunk.tokens, styles[min(len(chunk.tokens), len(styles)) - 1], speed)
             audio = trim_silence(audio, self.sample_rate)
@@ -176,6 +180,15 @@ def _check_speed(speed: float) -> None:
         raise InvalidRequest(
             f"speed {speed} is outside the engine's range {MIN_SPEED}–{MAX_SPEED}", code="invalid_speed"
         )
+
+
+def _pace(voice: VoiceProfile) -> float:
+    """The voice's own speed factor (built-in voices set it in ``meta["pace"]``), within 0.5–2.0."""
+    try:
+        pace = float(voice.meta.get("pace", 1.0))
+    except (TypeError, ValueError):
+        return 1.0
+    return min(max(pace, MIN_SPEED), MAX_SPEED) if np.isfinite(pace) else 1.0
 
 
 def _styles(voice: VoiceProfile) -> np.ndarray:

@@ -3,10 +3,12 @@
 - :func:`enroll` turns a prepared reference into a ``kokoro`` version-1 profile in well under a
   second (no synthesis): a style blended from the committed anchor table plus the settings of the
   post-synthesis stage.
-- :func:`postprocess` is applied by the engine to every synthesized chunk: the reference's spectral
-  envelope correction as a linear-phase filter (and, when a profile asks for it, WORLD pitch
-  mapping and formant warp). Chunk-local, stateless; built-in profiles (no ``eq``/``f0_map``
-  tensors) pass through unchanged.
+- :func:`postprocess` is applied by the engine to every synthesized chunk: the content-matched,
+  time-varying envelope transfer toward the reference's frames (``knn_*`` tensors, see
+  :mod:`~voxclone.engines.kokoro.cloning.envelope`); profiles enrolled before it (``eq`` but no
+  ``knn_*``) get the global envelope correction as a linear-phase filter instead. WORLD pitch
+  mapping and formant warp run only when a profile asks for them. Chunk-local, stateless;
+  built-in profiles (none of these tensors) pass through unchanged.
 - :func:`similarity` is the 0–1 self-check stored with a clone.
 """
 
@@ -15,8 +17,9 @@ from __future__ import annotations
 import numpy as np
 
 from voxclone.engines.kokoro.cloning.enrollment import enroll
+from voxclone.engines.kokoro.cloning.envelope import has_frames, transfer
 from voxclone.engines.kokoro.cloning.selfcheck import similarity
-from voxclone.engines.kokoro.cloning.timbre import convert, post_tensors
+from voxclone.engines.kokoro.cloning.timbre import MIN_SAMPLES, convert, limit_peak, post_tensors
 from voxclone.voices.profile import VoiceProfile
 
 __all__ = ["enroll", "postprocess", "similarity"]
@@ -40,7 +43,15 @@ def postprocess(audio: np.ndarray, profile: VoiceProfile, sample_rate: int) -> n
         float32 audio of the same length (``audio`` itself for profiles without post-stage data).
     """
     params = post_tensors(profile.tensors)
-    if params is None:
+    if not has_frames(profile.tensors):
+        if params is None:
+            return audio
+        f0_map, warp, eq = params
+        return convert(audio, sample_rate, f0_map, warp, eq)
+    if audio.size < MIN_SAMPLES or not np.any(audio):
         return audio
-    f0_map, warp, eq = params
-    return convert(audio, sample_rate, f0_map, warp, eq)
+    x = audio
+    if params is not None:  # pitch / formant mapping only (the transfer replaces the global EQ)
+        f0_map, warp, _ = params
+        x = convert(audio, sample_rate, f0_map, warp, np.zeros(0))
+    return limit_peak(transfer(x, sample_rate, profile.tensors))

@@ -6,10 +6,15 @@ Steps, all closed-form (no synthesis), about 0.2–0.4 s for a 10 s reference on
    statistics and spectral envelope (:func:`~voxclone.engines.kokoro.cloning.features.analyse`);
 2. style: softmax blend of the nearest anchors of the committed anchor table (the engine's own
    renders of sampled pack blends), separately for the timbre and prosody halves;
-3. timbre stage settings: a smooth envelope correction from the style's expected envelope to the
-   reference's (see :mod:`~voxclone.engines.kokoro.cloning.timbre`). The stage also supports a
-   log-F0 mapping and a formant warp; both lowered d-vector likeness on held-out speakers, so
-   ``F0_SHIFT`` and ``WARP_RANGE`` leave them off (the mapping is stored as the identity).
+3. timbre stage settings: the reference's frames for the content-matched envelope transfer
+   (:mod:`~voxclone.engines.kokoro.cloning.envelope`, ``knn_*`` tensors, ~0.1 s), and the older
+   smooth global envelope correction ``eq`` (used only by profiles without ``knn_*`` tensors; see
+   :mod:`~voxclone.engines.kokoro.cloning.timbre`). The stage also supports a log-F0 mapping and
+   a formant warp; both lowered d-vector likeness on held-out speakers, so ``F0_SHIFT`` and
+   ``WARP_RANGE`` leave them off (the mapping is stored as the identity).
+
+Method history (``meta["method"]``; the profile ``version`` stays 1, new tensors are optional):
+``anchors+eq-v1`` (global envelope EQ), ``anchors+knn-v2`` (adds the ``knn_*`` tensors).
 """
 
 from __future__ import annotations
@@ -22,13 +27,14 @@ from typing import Any
 import numpy as np
 
 from voxclone.audio.speaker import SpeakerEncoder
+from voxclone.engines.kokoro.cloning.envelope import reference_frames
 from voxclone.engines.kokoro.cloning.features import analyse, band_edges
 from voxclone.engines.kokoro.cloning.styles import AnchorTable, blend
 from voxclone.errors import Unprocessable
 from voxclone.voices.profile import VoiceProfile
 
 PROFILE_VERSION = 1
-METHOD = "anchors+eq-v1"
+METHOD = "anchors+knn-v2"
 NEIGHBOURS = 8
 TEMPERATURE = 0.02
 WARP_RANGE = (1.0, 1.0)  # formant warping measured: it lowered d-vector likeness (see bench)
@@ -39,6 +45,13 @@ EQ_FIT_HZ = 6000.0
 F0_SHIFT = 0.0  # fraction of the way the pitch moves toward the reference's (WORLD re-synthesis)
 # measured on 8 held-out speakers (d-vector cosine): shifting all the way 0.545 -> 0.429, half 0.489;
 # the style's own pitch with the envelope correction alone scores best, so no shift by default.
+# Re-measured with the content-matched transfer (50 dev speakers, d-vector cosine): transfer alone
+# 0.629; WORLD F0 all the way to the reference 0.566 (WORLD re-synthesis without a shift: 0.605);
+# pitch lowered by resampling half/all the way 0.586/0.550; anchors chosen by d-vector plus log-F0
+# distance (penalty 0.3/1.0 per log unit): 0.595/0.586 vs 0.614. Clones sit about 4 semitones
+# above their reference (median, both genders), and on real speech that gap alone costs ~0.06
+# cosine (WORLD re-synthesis 0.860 vs shifted 0.800), so pitch is a minor limit, and no pitch
+# change tried so far recovers it.
 F0_STD_MIX = 0.0
 MIN_REFERENCE_S = 1.0
 
@@ -90,8 +103,9 @@ def enroll(engine: Any, audio: np.ndarray, sample_rate: int) -> VoiceProfile:
     -------
     VoiceProfile
         Engine ``kokoro`` version 1 with tensors ``style [510, 256]``, ``speaker_embedding``,
-        ``f0_stats``, ``envelope``, ``pack_weights``, ``f0_map``, ``warp`` and ``eq``; ``meta``
-        holds a short enrollment report.
+        ``f0_stats``, ``envelope``, ``pack_weights``, ``f0_map``, ``warp``, ``eq`` and the
+        envelope-transfer frames ``knn_keys``, ``knn_envelope``, ``knn_voiced`` (~350 KB for a
+        15 s reference); ``meta`` holds a short enrollment report.
 
     Raises
     ------
@@ -126,6 +140,7 @@ def enroll(engine: Any, audio: np.ndarray, sample_rate: int) -> VoiceProfile:
             "f0_map": f0_map,
             "warp": np.array([warp], np.float32),
             "eq": eq.astype(np.float32),
+            **reference_frames(x, sample_rate),
         },
         meta={
             "source": "clone",

@@ -1,6 +1,8 @@
 """Post-synthesis timbre and pitch stage toward the reference speaker.
 
-By default (what enrollment writes today) only the envelope correction ``eq`` is applied, as a
+Profiles enrolled with the content-matched transfer (``knn_*`` tensors, see
+:mod:`~voxclone.engines.kokoro.cloning.envelope`) use this module only for pitch/formant mapping,
+when asked. For older profiles only the envelope correction ``eq`` is applied, as a
 linear-phase FIR filter: cheap, artefact-free, and it raised d-vector likeness on held-out
 LibriSpeech speakers (0.476 → 0.545 cosine, 8 ``singles`` speakers). When the profile asks for a
 pitch change or a formant warp, the chunk is instead analysed with WORLD (DIO/StoneMask pitch,
@@ -65,7 +67,7 @@ def convert(
         return np.asarray(audio, np.float32)
     src_m, src_s, dst_m, dst_s = (float(v) for v in f0_map[:4])
     if abs(dst_m - src_m) < 1e-3 and abs(dst_s - src_s) < 1e-3 and abs(warp - 1.0) < 1e-3:
-        return _limit(equalise(x, sample_rate, eq))
+        return limit_peak(equalise(x, sample_rate, eq))
     pw = world()
     f0, t = pw.dio(x, sample_rate, f0_floor=F0_FLOOR, f0_ceil=F0_CEIL, frame_period=FRAME_PERIOD_MS)
     f0 = pw.stonemask(x, f0, t, sample_rate)
@@ -90,7 +92,7 @@ def convert(
     out = np.zeros(x.size, np.float64)
     n = min(x.size, y.size)
     out[:n] = y[:n]
-    return _limit(out)
+    return limit_peak(out)
 
 
 def equalise(x: np.ndarray, sample_rate: int, eq: np.ndarray) -> np.ndarray:
@@ -111,7 +113,8 @@ def equalise(x: np.ndarray, sample_rate: int, eq: np.ndarray) -> np.ndarray:
     return out
 
 
-def _limit(out: np.ndarray) -> np.ndarray:
+def limit_peak(out: np.ndarray) -> np.ndarray:
+    """float32 copy of ``out`` scaled down so that its peak is at most 0.99."""
     peak = float(np.max(np.abs(out))) if out.size else 0.0
     if peak > 0.99:
         out = out * (0.99 / peak)
