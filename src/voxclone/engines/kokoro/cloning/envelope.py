@@ -16,12 +16,16 @@ deterministic, and it is language-blind. Cost: about 1.5 % of real time on one c
 Settings were chosen with the runtime d-vector on the 50 usable single-utterance LibriSpeech
 speakers of ``speech-dev`` (first 55 % as reference, cosine of two rendered sentences against the
 held-out rest; the engine's own chunking): raw style 0.487, global EQ (``anchors+eq-v1``) 0.546,
-this transfer 0.651. Strength 0.5/0.8/1.0 at k=4: 0.564/0.594/0.602 (then, with the 30-cepstra
-lifter, 30 dB silence floor and ±2-frame key context, strength 0.8/1.0: 0.634/0.651; k 2/4/6:
-0.661/0.651/0.643). Matching with the whole sentence's statistics instead of the chunk's: same
-(0.614 vs 0.615). Closer to frame copying scores higher on the d-vector but costs intelligibility
-(bench/cloning.py, 5 speakers x 5 sentences, WER; style alone 1.9 %): k=4 3.5 %, k=2 4.0 %,
-k=1 with a ±17 dB clip and 30 ms smoothing 12.8 %; so k=4.
+this transfer 0.661 (k=2). Strength 0.5/0.8/1.0 at k=4: 0.564/0.594/0.602 (then, with the
+30-cepstra lifter, 30 dB silence floor and ±2-frame key context, strength 0.8/1.0: 0.634/0.651; k
+2/4/6: 0.661/0.651/0.643; k=3 0.655; distance-weighted means, weights ``exp(-(d-d0)/(t*d0))`` over
+the k nearest squared key distances ``d``: k=8 t=0.2/0.5 0.646/0.640, k=4 t=0.2/0.1/0.05
+0.655/0.658/0.661, ``(d0/d)**2`` at k=8 0.640, so no better than k=2's plain mean; gain smoothing
+3/5/7 frames 0.653/0.651/0.648). Matching with the whole sentence's statistics instead of the
+chunk's: same (0.614 vs 0.615). Closer to frame copying scores higher on the d-vector but costs
+intelligibility (bench/cloning.py, 5 speakers x 5 sentences, WER; style alone 1.9 %): k=4 3.5 %,
+k=2 4.0 %, k=1 with a ±17 dB clip and 30 ms smoothing 12.8 %; so k=4. After the G2P fix (8
+sentences, style alone 1.03 %): k=4 1.55 %, k=2 1.72 % (bench d-vector 0.516 -> 0.527); so k=2.
 """
 
 from __future__ import annotations
@@ -70,7 +74,7 @@ class TransferSettings:
     """
 
     strength: float = 1.0
-    k: int = 4
+    k: int = 2
     limit: float = 3.0
     smooth_frames: int = 5
 
