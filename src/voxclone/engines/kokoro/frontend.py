@@ -80,11 +80,6 @@ class KokoroFrontend:
     def __init__(self, vocab: dict[str, int], g2p: G2P | None = None):
         self.vocab = vocab
         self.g2p = g2p or G2P()
-        self.first_cut_min_words = FIRST_CUT_MIN_WORDS
-        self.first_cut_alone_min_words = FIRST_CUT_ALONE_MIN_WORDS
-        self.first_head_words = FIRST_HEAD_WORDS
-        self.first_rest_min_words = FIRST_REST_MIN_WORDS
-        self.continuation = CONTINUATION
 
     def prepare(self, text: str, *, language: str | None) -> Prepared:
         """Validate and normalise ``text``; cheap even for 100,000 characters.
@@ -123,9 +118,10 @@ class KokoroFrontend:
         :data:`CHUNK_TOKEN_LIMIT` tokens.
         """
         first = True
-        alone = len(prepared.paragraphs) == 1 and len(split_sentences(prepared.paragraphs[0])) == 1
-        for p_index, paragraph in enumerate(prepared.paragraphs):
-            for s_index, sentence in enumerate(split_sentences(paragraph)):
+        sentences = [split_sentences(paragraph) for paragraph in prepared.paragraphs]
+        alone = len(sentences) == 1 and len(sentences[0]) == 1
+        for p_index, paragraph_sentences in enumerate(sentences):
+            for s_index, sentence in enumerate(paragraph_sentences):
                 if not has_speakable_content(sentence):
                     continue
                 parts = self.first_split(sentence, prepared.language, alone=alone) if first else [sentence]
@@ -153,11 +149,11 @@ class KokoroFrontend:
         """
         words = len(sentence.split())
         words = words if words > 1 else len(sentence) // 4
-        if words < (self.first_cut_alone_min_words if alone else self.first_cut_min_words):
+        if words < (FIRST_CUT_ALONE_MIN_WORDS if alone else FIRST_CUT_MIN_WORDS):
             return [sentence]
-        lo, hi = self.first_head_words
+        lo, hi = FIRST_HEAD_WORDS
         cut = split_first_phrase(
-            sentence, language=language, min_words=lo, max_words=hi, min_rest=self.first_rest_min_words
+            sentence, language=language, min_words=lo, max_words=hi, min_rest=FIRST_REST_MIN_WORDS
         )
         return list(cut) if cut is not None else [sentence]
 
@@ -169,8 +165,8 @@ class KokoroFrontend:
         """Phonemize ``text`` into pieces of at most :data:`CHUNK_TOKEN_LIMIT` tokens; a ``head``
         (the start of a cut sentence) ends with :data:`CONTINUATION` unless it ends with punctuation."""
         whole = self._piece(text, language)
-        if head and self.continuation and whole[1] and whole[1][-1] not in _PUNCTUATION:
-            phonemes = whole[1] + self.continuation
+        if head and whole[1] and whole[1][-1] not in _PUNCTUATION:
+            phonemes = whole[1] + CONTINUATION
             whole = (text, phonemes, self.tokenize(phonemes))
         if len(whole[2]) <= CHUNK_TOKEN_LIMIT:
             return [whole]
