@@ -35,8 +35,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from voxclone.audio.speaker import resample
+from voxclone.engines.kokoro.cloning.features import ANALYSIS_RATE, hz_to_mel, mel_to_hz
 
-RATE = 16000  # analysis rate, Hz
+RATE = ANALYSIS_RATE  # analysis rate, Hz (16 kHz, as the other voice statistics)
 N_FFT = 512
 WIN = 400  # 25 ms Hann
 HOP = 160  # 10 ms
@@ -101,8 +102,8 @@ class TransferSettings:
 
 def _mel_matrix() -> np.ndarray:
     """Triangular mel filterbank ``[N_MELS, N_FFT // 2 + 1]`` (HTK mel, unit peak)."""
-    mel = np.linspace(_hz_to_mel(F_MIN), _hz_to_mel(F_MAX), N_MELS + 2)
-    hz = _mel_to_hz(mel)
+    mel = np.linspace(hz_to_mel(F_MIN), hz_to_mel(F_MAX), N_MELS + 2)
+    hz = mel_to_hz(mel)
     freqs = np.linspace(0.0, RATE / 2, N_FFT // 2 + 1)
     lo, ce, hi = hz[:-2, None], hz[1:-1, None], hz[2:, None]
     up = (freqs[None, :] - lo) / (ce - lo)
@@ -112,15 +113,7 @@ def _mel_matrix() -> np.ndarray:
 
 def mel_centres() -> np.ndarray:
     """Centre frequencies (Hz) of the analysis mel bands."""
-    return _mel_to_hz(np.linspace(_hz_to_mel(F_MIN), _hz_to_mel(F_MAX), N_MELS + 2))[1:-1]
-
-
-def _hz_to_mel(hz: float | np.ndarray) -> np.ndarray:
-    return np.asarray(2595.0 * np.log10(1.0 + np.asarray(hz) / 700.0))
-
-
-def _mel_to_hz(mel: np.ndarray) -> np.ndarray:
-    return np.asarray(700.0 * (10.0 ** (np.asarray(mel) / 2595.0) - 1.0))
+    return mel_to_hz(np.linspace(hz_to_mel(F_MIN), hz_to_mel(F_MAX), N_MELS + 2))[1:-1]
 
 
 def _dct_matrix(n: int) -> np.ndarray:
@@ -279,11 +272,10 @@ def target_gain(
     target = ref_env[nn].mean(axis=1)
     gain = np.zeros_like(source.envelope)
     gain[sel] = target - source.envelope[sel]
-    if settings.smooth_frames > 1:
-        w = np.ones(settings.smooth_frames) / settings.smooth_frames
-        pad = settings.smooth_frames // 2
-        padded = np.pad(gain, ((pad, pad), (0, 0)), mode="edge")
-        gain = np.stack([np.convolve(padded[:, b], w, mode="valid") for b in range(gain.shape[1])], 1)
+    if settings.smooth_frames > 1:  # moving average over time, edges held
+        from scipy.ndimage import uniform_filter1d
+
+        gain = uniform_filter1d(gain, settings.smooth_frames, axis=0, mode="nearest")
     gain = np.clip(settings.strength * gain, -settings.limit, settings.limit)
     out: np.ndarray = gain
     return out
@@ -325,20 +317,28 @@ def transfer(
     nper += nper % 2
     hop = nper // 4
     _, _, z = stft(x, fs=sample_rate, window="hann", nperseg=nper, noverlap=nper - hop)
-    # gain frames (10 ms, centred at i*HOP/RATE s) -> STFT frames (centred at j*hop/sample_rate s)
+    # gain frames (10 ms, centred at i*HOP/RATE s) -> STFT frames (centred at j*hop/sample_rate s),
+    # then mel band centres -> STFT bins; linear, holding the end values beyond either end
     t_gain = np.arange(gain.shape[0]) * (HOP / RATE)
     t_stft = np.arange(z.shape[1]) * (hop / sample_rate)
-    pos = np.clip(np.interp(t_stft, t_gain, np.arange(gain.shape[0], dtype=np.float64)), 0, gain.shape[0] - 1)
-    i0 = np.floor(pos).astype(int)
-    i1 = np.minimum(i0 + 1, gain.shape[0] - 1)
-    frac = (pos - i0)[:, None]
-    g_t = gain[i0] * (1.0 - frac) + gain[i1] * frac  # [frames, N_MELS]
+    g_t = _interp(t_gain, gain, t_stft, axis=0)  # [frames, N_MELS]
     freqs = np.linspace(0.0, sample_rate / 2, z.shape[0])
-    g = np.stack([np.interp(freqs, mel_centres(), row) for row in g_t], axis=1)  # [bins, frames]
+    g = _interp(mel_centres(), g_t, freqs, axis=1).T  # [bins, frames]
     taper = np.clip((TAPER_HZ[1] - freqs) / (TAPER_HZ[1] - TAPER_HZ[0]), 0.0, 1.0)
     z = z * np.exp(0.5 * g * taper[:, None])
     _, y = istft(z, fs=sample_rate, window="hann", nperseg=nper, noverlap=nper - hop)
     out = np.zeros(x.size)
     n = min(x.size, y.size)
     out[:n] = y[:n]
+    return out
+
+
+def _interp(x: np.ndarray, y: np.ndarray, x_new: np.ndarray, *, axis: int) -> np.ndarray:
+    """Linear interpolation of ``y`` (sampled at increasing ``x`` along ``axis``) at ``x_new``,
+    holding the first and last values outside ``x``."""
+    from scipy.interpolate import interp1d
+
+    first, last = np.take(y, 0, axis=axis), np.take(y, -1, axis=axis)
+    f = interp1d(x, y, axis=axis, bounds_error=False, fill_value=(first, last), assume_sorted=True)
+    out: np.ndarray = f(x_new)
     return out

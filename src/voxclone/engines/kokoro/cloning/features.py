@@ -35,15 +35,17 @@ def world() -> ModuleType:
 
 def band_edges(n_bands: int = N_BANDS, max_hz: float = ANALYSIS_RATE / 2) -> np.ndarray:
     """Centre frequencies (Hz) of ``n_bands`` mel-spaced bands from 50 Hz to ``max_hz``."""
-    mel = np.linspace(_hz_to_mel(50.0), _hz_to_mel(max_hz * 0.97), n_bands)
-    return _mel_to_hz(mel)
+    mel = np.linspace(hz_to_mel(50.0), hz_to_mel(max_hz * 0.97), n_bands)
+    return mel_to_hz(mel)
 
 
-def _hz_to_mel(hz: float | np.ndarray) -> np.ndarray:
+def hz_to_mel(hz: float | np.ndarray) -> np.ndarray:
+    """HTK mel scale of ``hz`` (Hz)."""
     return np.asarray(2595.0 * np.log10(1.0 + np.asarray(hz) / 700.0))
 
 
-def _mel_to_hz(mel: np.ndarray) -> np.ndarray:
+def mel_to_hz(mel: np.ndarray) -> np.ndarray:
+    """Hz of HTK ``mel`` values (inverse of :func:`hz_to_mel`)."""
     return np.asarray(700.0 * (10.0 ** (np.asarray(mel) / 2595.0) - 1.0))
 
 
