@@ -178,20 +178,12 @@ export class SpeakPanel {
       },
     });
     this.player = player;
-    let received = 0;
-    const reader = res.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      if (!received) $("ttfb").textContent = `${Math.round(performance.now() - t0)} ms`;
-      received += value.length;
+    await readBody(res, t0, (value) => {
       player.push(value);
-      $("bytes-received").textContent = formatBytes(received);
-      $("bytes-received").dataset.bytes = String(received);
       $("audio-seconds").textContent = formatSeconds(player.seconds);
-    }
+    });
     if (!player.totalSamples) throw new Error("The server returned no audio.");
-    const stamp = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
+    const stamp = fileStamp();
     if (format === "pcm") setDownload(this.download, player.raw(), `voxclone-${stamp}.pcm`);
     else setDownload(this.download, player.wav(), `voxclone-${stamp}.wav`);
     this.download.textContent = `Download ${format.toUpperCase()}`;
@@ -207,7 +199,6 @@ export class SpeakPanel {
     const type = (res.headers.get("Content-Type") || `audio/${format}`).split(";")[0].trim();
     const canStream = typeof MediaSource !== "undefined" && MediaSource.isTypeSupported(type);
     const parts = [];
-    let received = 0;
     const audio = this.audio;
     audio.hidden = false;
     let started = false;
@@ -237,20 +228,13 @@ export class SpeakPanel {
     } else {
       $("tts-note").textContent = `This browser cannot play ${format.toUpperCase()} while it downloads; it plays when complete.`;
     }
-    const reader = res.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      if (!received) $("ttfb").textContent = `${Math.round(performance.now() - t0)} ms`;
-      received += value.length;
+    await readBody(res, t0, async (value) => {
       parts.push(value);
-      $("bytes-received").textContent = formatBytes(received);
-      $("bytes-received").dataset.bytes = String(received);
       if (buffer) {
         await appendBuffer(buffer, value);
         if (parts.length === 1) play();
       }
-    }
+    });
     const blob = new Blob(parts, { type });
     if (source) {
       if (source.readyState === "open") source.endOfStream();
@@ -258,7 +242,7 @@ export class SpeakPanel {
       audio.src = URL.createObjectURL(blob);
       await play();
     }
-    const stamp = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
+    const stamp = fileStamp();
     setDownload(this.download, blob, `voxclone-${stamp}.${EXTENSIONS[format] || format}`);
     this.download.textContent = `Download ${format.toUpperCase()}`;
     if (blocked && !started) {
@@ -270,6 +254,27 @@ export class SpeakPanel {
     if (Number.isFinite(audio.duration)) $("audio-seconds").textContent = formatSeconds(audio.duration);
     $("played-seconds").dataset.seconds = String(audio.currentTime);
   }
+}
+
+/** Read a streamed response body: shows time to first byte and bytes received, and hands each
+ * chunk to ``onChunk`` (awaited, so chunks are handled in order). */
+async function readBody(res, t0, onChunk) {
+  let received = 0;
+  const reader = res.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return received;
+    if (!received) $("ttfb").textContent = `${Math.round(performance.now() - t0)} ms`;
+    received += value.length;
+    $("bytes-received").textContent = formatBytes(received);
+    $("bytes-received").dataset.bytes = String(received);
+    await onChunk(value);
+  }
+}
+
+/** A timestamp for download names, e.g. ``2026-11-24T10-41-55``. */
+function fileStamp() {
+  return new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
 }
 
 function appendBuffer(buffer, bytes) {
