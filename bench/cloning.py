@@ -79,6 +79,14 @@ def load_reference(path: Path, sample_rate: int) -> tuple[np.ndarray, int]:
     return prep.audio, prep.sample_rate
 
 
+def _score(args: argparse.Namespace, tool: str, out: Path, *tool_args: str | Path) -> dict:
+    """Run one of ``../shared/tools``' scorers in the eval environment; its JSON result."""
+    cmd = [args.eval_python, str(args.shared / "tools" / tool), *map(str, tool_args), "--out", str(out)]
+    subprocess.run(cmd, check=True, capture_output=True)
+    result: dict = json.loads(out.read_text())
+    return result
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--shared", type=Path, default=SHARED)
@@ -153,35 +161,9 @@ def main() -> int:
             w = csv.DictWriter(f, fieldnames=["speaker", "reference", "generated", "text"], delimiter="\t")
             w.writeheader()
             w.writerows(manifests[variant])
-        tools = args.shared / "tools"
-        subprocess.run(
-            [
-                args.eval_python,
-                str(tools / "voice_identity.py"),
-                "--data",
-                str(data),
-                "--manifest",
-                str(manifest),
-                "--out",
-                str(work / f"identity-{variant}.json"),
-            ],
-            check=True,
-            capture_output=True,
-        )
-        subprocess.run(
-            [
-                args.eval_python,
-                str(tools / "speech_wer.py"),
-                "--manifest",
-                str(manifest),
-                "--out",
-                str(work / f"wer-{variant}.json"),
-            ],
-            check=True,
-            capture_output=True,
-        )
-        identity = json.loads((work / f"identity-{variant}.json").read_text())
-        wer = json.loads((work / f"wer-{variant}.json").read_text())
+        identity_out = work / f"identity-{variant}.json"
+        identity = _score(args, "voice_identity.py", identity_out, "--data", data, "--manifest", manifest)
+        wer = _score(args, "speech_wer.py", work / f"wer-{variant}.json", "--manifest", manifest)
         results[variant] = summarise(identity, wer, per_speaker)
     report = {
         "speakers": per_speaker,
