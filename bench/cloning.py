@@ -5,7 +5,8 @@ For each multi-utterance speaker of ``../shared/data/speech-dev`` the first utte
 reference (prepared by the intake when available); the clone reads English sentences of
 ``../shared/data/text/sentences-dev.tsv`` and is scored with ``../shared/tools/voice_identity.py``
 against the speaker's other utterances, and with ``speech_wer.py``. Variants: ``full`` (style +
-timbre stage: the content-matched envelope transfer), ``eq`` (the profile as the previous method
+timbre stage: the content-matched envelope transfer; pitch in the model), ``nopitch`` (as
+``anchors+knn-v2`` wrote it: no ``pitch`` tensor, the style's own pitch), ``eq`` (the profile as the method
 ``anchors+eq-v1`` wrote it: no ``knn_*`` tensors, so the global envelope EQ; also checks that such
 profiles still synthesize), ``style`` (the enrolled style alone, post-stage tensors removed) and
 ``sharp`` (the transfer pinned to k=1, ±17 dB clip, 30 ms smoothing via ``knn_settings``).
@@ -189,8 +190,11 @@ def variant_profile(profile: Any, variant: str) -> Any:
     if variant == "sharp":  # more aggressive transfer (closer to frame copying): k=1, ±17 dB, 30 ms
         sharp = np.array([1.0, 1.0, 4.0, 3.0], np.float32)
         return VoiceProfile("kokoro", 1, dict(profile.tensors, knn_settings=sharp), profile.meta)
+    if variant == "nopitch":  # the previous method: the style's own pitch
+        kept = {k: v for k, v in profile.tensors.items() if k != "pitch"}
+        return VoiceProfile("kokoro", 1, kept, dict(profile.meta, method="anchors+knn-v2"))
     if variant == "eq":
-        kept = {k: v for k, v in profile.tensors.items() if not k.startswith("knn_")}
+        kept = {k: v for k, v in profile.tensors.items() if not k.startswith("knn_") and k != "pitch"}
         return VoiceProfile("kokoro", 1, kept, dict(profile.meta, method="anchors+eq-v1"))
     return profile
 

@@ -69,6 +69,53 @@ def test_pack_voice_lands_near_its_pack(male_clone: VoiceProfile) -> None:
     assert 70.0 < male_clone.meta["reference_f0_hz"] < 160.0
 
 
+def test_pitch_factor_closes_only_the_gap_beyond_the_tolerance() -> None:
+    from voxclone.engines.kokoro.cloning.enrollment import PITCH_TOLERANCE_ST, pitch_factor
+
+    semitone = np.log(2.0) / 12.0
+    style = np.log(220.0)
+    assert pitch_factor(style - (PITCH_TOLERANCE_ST - 0.5) * semitone, style) == 1.0
+    assert pitch_factor(style + 2.0 * semitone, style) == 1.0
+    down = pitch_factor(style - (PITCH_TOLERANCE_ST + 6.0) * semitone, style)
+    assert down == pytest.approx(2.0 ** (-6.0 / 12.0), rel=1e-6)
+    up = pitch_factor(style + (PITCH_TOLERANCE_ST + 3.0) * semitone, style)
+    assert up == pytest.approx(2.0 ** (3.0 / 12.0), rel=1e-6)
+    assert pitch_factor(np.log(40.0), style) == 0.5  # clipped to the model's safe range
+    assert pitch_factor(float("nan"), style) == 1.0
+
+
+def test_low_voice_mapped_to_a_high_style_is_lowered(kokoro_engine: Any, male_clone: VoiceProfile) -> None:
+    """A style 8 semitones above its reference renders 4 semitones lower (the gap beyond 4 st)."""
+    from voxclone.audio.speaker import resample
+    from voxclone.engines.kokoro.cloning.enrollment import pitch_factor
+
+    style = kokoro_engine.builtin_profile("en-female-1").tensors["style"]
+    factor = pitch_factor(np.log(240.0 / 2.0 ** (8.0 / 12.0)), np.log(240.0))
+    assert factor == pytest.approx(2.0 ** (-4.0 / 12.0), rel=1e-5)
+    tensors = {"style": style, "pitch": np.array([factor], np.float32)}
+    high = kokoro_engine.generate(MALE_TEXT, VoiceProfile("kokoro", 1, {"style": style}), language="en-us")
+    low = kokoro_engine.generate(MALE_TEXT, VoiceProfile("kokoro", 1, tensors), language="en-us")
+    medians = []
+    for audio in (high, low):
+        track, _ = pitch(resample(audio, kokoro_engine.sample_rate, ANALYSIS_RATE))
+        medians.append(float(np.median(track[track > 0])))
+    assert 0.7 < medians[1] / medians[0] < 0.88
+    assert abs(low.size - high.size) < 0.05 * high.size
+    assert float(male_clone.tensors["pitch"][0]) == 1.0  # en-male-1 maps near its own pack's pitch
+
+
+def test_unreliable_reference_pitch_leaves_the_style_pitch(kokoro_engine: Any) -> None:
+    """A reference "voiced" in every frame (a hum being tracked, not speech) gets no pitch change."""
+    sr = 24000
+    t = np.arange(int(6.0 * sr)) / sr
+    rng = np.random.default_rng(0)
+    hum = 0.3 * np.sin(2 * np.pi * 70.0 * t) + 0.2 * np.sin(2 * np.pi * 140.0 * t)
+    audio = (hum + 0.05 * rng.standard_normal(t.size)).astype(np.float32)
+    profile = enroll(kokoro_engine, audio, sr)
+    assert profile.meta["reference_f0_hz"] < 100.0
+    assert float(profile.tensors["pitch"][0]) == 1.0
+
+
 def test_postprocess_maps_pitch_keeps_length_and_never_clips() -> None:
     sr = 24000
     t = np.arange(int(1.5 * sr)) / sr
@@ -206,7 +253,7 @@ def test_clone_profile_carries_the_reference_frames(male_clone: VoiceProfile) ->
     from voxclone.engines.kokoro.cloning.envelope import N_MELS
 
     t = male_clone.tensors
-    assert male_clone.meta["method"] == "anchors+knn-v2"
+    assert male_clone.meta["method"] == "anchors+knn+pitch-v3"
     n = t["knn_keys"].shape[0]
     assert n > 300 and t["knn_keys"].shape == (n, 57)
     assert t["knn_envelope"].shape == (n, N_MELS) and t["knn_voiced"].shape == (n,)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from voxclone.engines.kokoro.graph import GRAPH_EDITS, add_pitch_input
 from voxclone.errors import EngineUnavailable
 
 MODEL_FILE = "kokoro-v1.0.int8.onnx"
@@ -29,12 +30,14 @@ def _data_dir() -> Traversable:
 def model_path(cache_dir: Path) -> Path:
     """Join the four ``part.bin`` files into one ONNX model in ``cache_dir`` once, checking sha256.
 
-    Returns the cached path; later calls return at once.
+    The cached model carries voxclone's graph edits (:mod:`~voxclone.engines.kokoro.graph`: the
+    optional ``pitch`` input). Returns the cached path; later calls return at once.
     """
     expected = (_data_dir() / "model.sha256").read_text().strip()
     out = cache_dir / MODEL_FILE
     stamp = out.with_suffix(".sha256")
-    if out.exists() and stamp.exists() and stamp.read_text().strip() == expected:
+    want = f"{expected}+{GRAPH_EDITS}"
+    if out.exists() and stamp.exists() and stamp.read_text().strip() == want:
         return out
     cache_dir.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
@@ -53,9 +56,23 @@ def model_path(cache_dir: Path) -> Path:
     if digest.hexdigest() != expected:
         tmp.unlink(missing_ok=True)
         raise EngineUnavailable("Kokoro model parts are corrupted (sha256 mismatch); reinstall voxclone")
+    try:
+        _edit_graph(tmp)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     tmp.replace(out)
-    stamp.write_text(expected)
+    stamp.write_text(want)
     return out
+
+
+def _edit_graph(path: Path) -> None:
+    """Apply :func:`~voxclone.engines.kokoro.graph.add_pitch_input` to the model file in place."""
+    import onnx
+
+    model = onnx.load(str(path))
+    add_pitch_input(model)
+    onnx.save(model, str(path))
 
 
 def vocab() -> dict[str, int]:

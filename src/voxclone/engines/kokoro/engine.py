@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
 MIN_SPEED = 0.5
 MAX_SPEED = 2.0
+MIN_PITCH = 0.5
+MAX_PITCH = 2.0
 
 
 def _load_cloning() -> ModuleType | None:
@@ -124,8 +126,10 @@ class KokoroEngine(Engine):
         leveler = Leveler(self.sample_rate)
         post = self._postprocess()
         speed = speed * _pace(voice)
+        pitch = _pitch(voice)
         for chunk in self.frontend.chunks(prepared):
-            audio = self.model.infer(chunk.tokens, styles[min(len(chunk.tokens), len(styles)) - 1], speed)
+            style = styles[min(len(chunk.tokens), len(styles)) - 1]
+            audio = self.model.infer(chunk.tokens, style, speed, pitch=pitch)
             audio = trim_silence(audio, self.sample_rate)
             if post is not None:
                 audio = np.asarray(post(audio, voice, self.sample_rate), np.float32)
@@ -145,7 +149,9 @@ class KokoroEngine(Engine):
         """Kokoro phonemes of ``text`` (normalised; language detected when omitted)."""
         return self.frontend.phonemize(text, language=language)
 
-    def render_phonemes(self, phonemes: str, style: np.ndarray, speed: float = 1.0) -> np.ndarray:
+    def render_phonemes(
+        self, phonemes: str, style: np.ndarray, speed: float = 1.0, *, pitch: float = 1.0
+    ) -> np.ndarray:
         """Render one phoneme string with a raw style, trimmed but not levelled.
 
         Parameters
@@ -156,6 +162,8 @@ class KokoroEngine(Engine):
             ``[256]`` style vector, or a ``[510, 256]`` table (row picked by token count).
         speed : float
             0.5–2.0.
+        pitch : float
+            Factor on the model's F0 curve, 0.5–2.0 (1.0 = the style's own pitch).
 
         Returns
         -------
@@ -172,7 +180,8 @@ class KokoroEngine(Engine):
         style = np.asarray(style, np.float32)
         if style.ndim == 2:
             style = style[max(0, min(len(tokens), style.shape[0]) - 1)]
-        return trim_silence(self.model.infer(tokens, style.reshape(STYLE_DIM), speed), self.sample_rate)
+        audio = self.model.infer(tokens, style.reshape(STYLE_DIM), speed, pitch=pitch)
+        return trim_silence(audio, self.sample_rate)
 
 
 def _check_speed(speed: float) -> None:
@@ -189,6 +198,15 @@ def _pace(voice: VoiceProfile) -> float:
     except (TypeError, ValueError):
         return 1.0
     return min(max(pace, MIN_SPEED), MAX_SPEED) if np.isfinite(pace) else 1.0
+
+
+def _pitch(voice: VoiceProfile) -> float:
+    """The voice's F0 factor (clones store it as the ``pitch`` tensor; 1.0 otherwise), within 0.5–2.0."""
+    value = voice.tensors.get("pitch")
+    if value is None:
+        return 1.0
+    pitch = float(np.asarray(value, np.float64).ravel()[0]) if np.size(value) else 1.0
+    return min(max(pitch, MIN_PITCH), MAX_PITCH) if np.isfinite(pitch) else 1.0
 
 
 def _styles(voice: VoiceProfile) -> np.ndarray:

@@ -12,6 +12,7 @@ from typing import Any, cast
 import numpy as np
 
 from voxclone.engines.kokoro import assets
+from voxclone.engines.kokoro.graph import PITCH_INPUT
 
 SAMPLE_RATE = 24000
 MAX_TOKENS = 510  # the style pack has one row per token count up to 510, ids include 2 pads
@@ -42,6 +43,7 @@ class KokoroModel:
 
         self.session = session
         self.vocab = vocab
+        self.supports_pitch = any(i.name == PITCH_INPUT for i in session.get_inputs())
         # Return the CPU arena's free memory after every run: chunks vary in length, and a kept
         # arena grows with each new shape (measured peak RSS 703 MB → 487 MB on bench/engine.py's
         # workload). Read-only, so one RunOptions serves concurrent runs.
@@ -94,7 +96,9 @@ class KokoroModel:
         """Map a phoneme string to token ids, dropping symbols the model does not know."""
         return [self.vocab[c] for c in phonemes if c in self.vocab]
 
-    def infer(self, tokens: Sequence[int], style: np.ndarray, speed: float = 1.0) -> np.ndarray:
+    def infer(
+        self, tokens: Sequence[int], style: np.ndarray, speed: float = 1.0, *, pitch: float = 1.0
+    ) -> np.ndarray:
         """Synthesize one chunk.
 
         Parameters
@@ -105,6 +109,10 @@ class KokoroModel:
             float32 ``[256]`` style vector (timbre 0–127, prosody 128–255).
         speed : float
             Rate factor; 1.0 is the model's natural pace.
+        pitch : float
+            Factor on the predicted F0 curve (1.0 = the style's own pitch). Needs the graph's
+            ``pitch`` input (:mod:`~voxclone.engines.kokoro.graph`), which :meth:`from_cache` models
+            have.
 
         Returns
         -------
@@ -115,15 +123,19 @@ class KokoroModel:
             raise ValueError(f"{len(tokens)} tokens exceed the model limit of {MAX_TOKENS - 2}")
         if not tokens:
             return np.zeros(0, np.float32)
-        out = self.session.run(
-            None,
-            {
-                "tokens": np.array([[0, *tokens, 0]], dtype=np.int64),
-                "style": np.asarray(style, np.float32).reshape(1, STYLE_DIM),
-                "speed": np.array([speed], dtype=np.float32),
-            },
-            self._run_options,
-        )[0]
+        feed = {
+            "tokens": np.array([[0, *tokens, 0]], dtype=np.int64),
+            "style": np.asarray(style, np.float32).reshape(1, STYLE_DIM),
+            "speed": np.array([speed], dtype=np.float32),
+        }
+        if self.supports_pitch:
+            feed[PITCH_INPUT] = np.array([pitch], dtype=np.float32)
+        elif pitch != 1.0:
+            raise ValueError(
+                "this Kokoro graph has no pitch input; load the model with KokoroModel.from_cache "
+                "(or a session on assets.model_path) to change pitch"
+            )
+        out = self.session.run(None, feed, self._run_options)[0]
         if self._trim_heap is not None:
             self._trim_heap(0)
         return np.asarray(out, np.float32).ravel()

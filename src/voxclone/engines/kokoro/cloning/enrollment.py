@@ -6,7 +6,10 @@ Steps, all closed-form (no synthesis), about 0.2–0.4 s for a 10 s reference on
    statistics and spectral envelope (:func:`~voxclone.engines.kokoro.cloning.features.analyse`);
 2. style: softmax blend of the nearest anchors of the committed anchor table (the engine's own
    renders of sampled pack blends), separately for the timbre and prosody halves;
-3. timbre stage settings: the reference's frames for the content-matched envelope transfer
+3. pitch: the factor the model's F0 curve is scaled by (the graph's ``pitch`` input, see
+   :mod:`~voxclone.engines.kokoro.graph`), closing the part of the gap between the style's expected
+   pitch and the reference's beyond ``PITCH_TOLERANCE_ST`` semitones (:func:`pitch_factor`);
+4. timbre stage settings: the reference's frames for the content-matched envelope transfer
    (:mod:`~voxclone.engines.kokoro.cloning.envelope`, ``knn_*`` tensors, ~0.1 s), and the older
    smooth global envelope correction ``eq`` (used only by profiles without ``knn_*`` tensors; see
    :mod:`~voxclone.engines.kokoro.cloning.timbre`). The stage also supports a log-F0 mapping and
@@ -14,7 +17,8 @@ Steps, all closed-form (no synthesis), about 0.2–0.4 s for a 10 s reference on
    ``WARP_RANGE`` leave them off (the mapping is stored as the identity).
 
 Method history (``meta["method"]``; the profile ``version`` stays 1, new tensors are optional):
-``anchors+eq-v1`` (global envelope EQ), ``anchors+knn-v2`` (adds the ``knn_*`` tensors).
+``anchors+eq-v1`` (global envelope EQ), ``anchors+knn-v2`` (adds the ``knn_*`` tensors),
+``anchors+knn+pitch-v3`` (adds ``pitch``).
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from voxclone.errors import Unprocessable
 from voxclone.voices.profile import VoiceProfile
 
 PROFILE_VERSION = 1
-METHOD = "anchors+knn-v2"
+METHOD = "anchors+knn+pitch-v3"
 NEIGHBOURS = 8
 TEMPERATURE = 0.02
 WARP_RANGE = (1.0, 1.0)  # formant warping measured: it lowered d-vector likeness (see bench)
@@ -53,6 +57,18 @@ F0_SHIFT = 0.0  # fraction of the way the pitch moves toward the reference's (WO
 # cosine (WORLD re-synthesis 0.860 vs shifted 0.800), so pitch is a minor limit, and no pitch
 # change tried so far recovers it.
 F0_STD_MIX = 0.0
+# In-graph pitch (the decoder renders the scaled F0 itself: no re-synthesis). Measured on 51 dev
+# single-utterance speakers, d-vector cosine of 3 rendered sentences against the held-out part of
+# the utterance, transfer on: no shift 0.651; halfway 0.657; all the way beyond 4 semitones 0.661
+# (men 0.628 -> 0.651, women 0.674 -> 0.671); beyond 3 semitones, 3/4 of the way 0.659. All the way
+# (tolerance 0) lowered it (2-sentence run: 0.645 -> 0.637, women -0.032): within a few semitones a
+# style keeps its own pitch; gross mismatches (a low male voice mapped to a 220 Hz style) are fixed.
+PITCH_TOLERANCE_ST = 4.0
+# DIO calls a reference voiced in nearly every frame when it tracks a hum or noise floor instead of
+# the voice (dev speaker 4853: 71 Hz, 100 % voiced; Harvest hears 197 Hz); speech with its pauses
+# and unvoiced consonants stays well below (dev set 0.6-0.97). Such pitch estimates are not used.
+MAX_VOICED_FRACTION = 0.99
+PITCH_RANGE = (0.5, 2.0)
 MIN_REFERENCE_S = 1.0
 
 
@@ -103,7 +119,7 @@ def enroll(engine: Any, audio: np.ndarray, sample_rate: int) -> VoiceProfile:
     -------
     VoiceProfile
         Engine ``kokoro`` version 1 with tensors ``style [510, 256]``, ``speaker_embedding``,
-        ``f0_stats``, ``envelope``, ``pack_weights``, ``f0_map``, ``warp``, ``eq`` and the
+        ``f0_stats``, ``envelope``, ``pack_weights``, ``f0_map``, ``warp``, ``eq``, ``pitch`` and the
         envelope-transfer frames ``knn_keys``, ``knn_envelope``, ``knn_voiced`` (~350 KB for a
         15 s reference); ``meta`` holds a short enrollment report.
 
@@ -128,6 +144,8 @@ def enroll(engine: Any, audio: np.ndarray, sample_rate: int) -> VoiceProfile:
     dst_mean = est.log_f0[0] + F0_SHIFT * (ref_f0[0] - est.log_f0[0])
     dst_std = est.log_f0[1] + F0_STD_MIX * (ref_f0[1] - est.log_f0[1])
     f0_map = np.array([est.log_f0[0], est.log_f0[1], dst_mean, dst_std], np.float32)
+    pitch_reliable = float(feats["voiced"][0]) <= MAX_VOICED_FRACTION
+    pitch = pitch_factor(float(ref_f0[0]), float(est.log_f0[0])) if pitch_reliable else 1.0
     return VoiceProfile(
         engine="kokoro",
         version=PROFILE_VERSION,
@@ -140,6 +158,7 @@ def enroll(engine: Any, audio: np.ndarray, sample_rate: int) -> VoiceProfile:
             "f0_map": f0_map,
             "warp": np.array([warp], np.float32),
             "eq": eq.astype(np.float32),
+            "pitch": np.array([pitch], np.float32),
             **reference_frames(x, sample_rate),
         },
         meta={
@@ -148,6 +167,7 @@ def enroll(engine: Any, audio: np.ndarray, sample_rate: int) -> VoiceProfile:
             "reference_seconds": round(x.size / sample_rate, 2),
             "reference_f0_hz": round(float(np.exp(ref_f0[0])), 1),
             "style_f0_hz": round(float(np.exp(est.log_f0[0])), 1),
+            "pitch_factor": round(pitch, 3),
             "formant_warp": round(warp, 3),
             "nearest_anchor_similarity": round(est.similarity, 3),
             "pack_weights": {
@@ -156,6 +176,25 @@ def enroll(engine: Any, audio: np.ndarray, sample_rate: int) -> VoiceProfile:
             },
         },
     )
+
+
+def pitch_factor(reference_log_f0: float, style_log_f0: float) -> float:
+    """F0 factor for the model: the part of the log-F0 gap beyond ``PITCH_TOLERANCE_ST`` semitones.
+
+    Parameters
+    ----------
+    reference_log_f0, style_log_f0 : float
+        Mean natural-log F0 (Hz) of the reference and of the style's expected render.
+
+    Returns
+    -------
+    float
+        Factor in ``PITCH_RANGE``; 1.0 when the two are within the tolerance.
+    """
+    gap = reference_log_f0 - style_log_f0
+    excess = max(0.0, abs(gap) - PITCH_TOLERANCE_ST * np.log(2.0) / 12.0)
+    factor = float(np.exp(np.sign(gap) * excess))
+    return float(np.clip(factor, *PITCH_RANGE)) if np.isfinite(factor) else 1.0
 
 
 def fit_envelope(source: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
