@@ -63,6 +63,11 @@ F0_STD_MIX = 0.0
 # (men 0.628 -> 0.651, women 0.674 -> 0.671); beyond 3 semitones, 3/4 of the way 0.659. All the way
 # (tolerance 0) lowered it (2-sentence run: 0.645 -> 0.637, women -0.032): within a few semitones a
 # style keeps its own pitch; gross mismatches (a low male voice mapped to a 220 Hz style) are fixed.
+# Also measured and dropped: scaling the curve's log-F0 deviations in the graph (intonation range).
+# The d-vector liked flatter speech (range x0.75/0.6/0.45: +0.006/+0.007/+0.009, all from women),
+# but Harvest finds the clones' log-F0 spread already equal to the references' (median ratio 0.95,
+# 26 speakers), so that is the encoder's taste for monotone speech, not likeness; speaking rate
+# (speed x0.88/x1.12: +0.002/-0.003) is left alone too.
 PITCH_TOLERANCE_ST = 4.0
 # DIO calls a reference voiced in nearly every frame when it tracks a hum or noise floor instead of
 # the voice (dev speaker 4853: 71 Hz, 100 % voiced; Harvest hears 197 Hz); speech with its pauses
