@@ -67,7 +67,9 @@ F0_STD_MIX = 0.0
 # The d-vector liked flatter speech (range x0.75/0.6/0.45: +0.006/+0.007/+0.009, all from women),
 # but Harvest finds the clones' log-F0 spread already equal to the references' (median ratio 0.95,
 # 26 speakers), so that is the encoder's taste for monotone speech, not likeness; speaking rate
-# (speed x0.88/x1.12: +0.002/-0.003) is left alone too.
+# (speed x0.88/x1.12: +0.002/-0.003) is left alone too. With the pitch factor in place, anchors
+# penalised for a pitch gap beyond 4 semitones (0.5/1.5 per log unit) still scored lower
+# (-0.007/-0.010): the d-vector's nearest anchors stay the best timbre choice.
 PITCH_TOLERANCE_ST = 4.0
 # DIO calls a reference voiced in nearly every frame when it tracks a hum or noise floor instead of
 # the voice (dev speaker 4853: 71 Hz, 100 % voiced; Harvest hears 197 Hz); speech with its pauses
