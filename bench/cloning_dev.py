@@ -32,7 +32,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
-from cloning import variant_profile  # noqa: E402
+from cloning import load_reference, variant_profile  # noqa: E402
 
 REFERENCE_FRACTION = 0.55
 
@@ -45,7 +45,6 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "cloning_dev.json")
     args = ap.parse_args()
 
-    from voxclone.audio.intake import prepare_reference
     from voxclone.engines.kokoro.cloning.enrollment import context
     from voxclone.engines.registry import create_engine
     from voxclone.errors import ServiceError
@@ -65,22 +64,17 @@ def main() -> int:
     started = time.perf_counter()
     for i, row in enumerate(r for r in index if counts[r["speaker"]] == 1):
         try:
-            prep = prepare_reference(
-                (data / row["file"]).read_bytes(),
-                filename=row["file"],
-                content_type=None,
-                target_sample_rate=engine.sample_rate,
-            )
+            audio, rate = load_reference(data / row["file"], engine.sample_rate)
         except ServiceError as e:
             print(f"skip {row['speaker']}: {e}")
             continue
-        cut = int(prep.audio.size * REFERENCE_FRACTION)
-        ref, held = prep.audio[:cut], prep.audio[cut:]
-        if ref.size < 3 * prep.sample_rate or held.size < 2 * prep.sample_rate:
+        cut = int(audio.size * REFERENCE_FRACTION)
+        ref, held = audio[:cut], audio[cut:]
+        if ref.size < 3 * rate or held.size < 2 * rate:
             print(f"skip {row['speaker']}: too short to split")
             continue
-        profile = engine.enroll(ref, prep.sample_rate)
-        target = encoder.embed(held, prep.sample_rate)
+        profile = engine.enroll(ref, rate)
+        target = encoder.embed(held, rate)
         text = " ".join(english[(i + k) % len(english)] for k in (3, 11, 17))
         scores = {}
         for variant in variants:

@@ -10,10 +10,9 @@ import onnx
 import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper
+from pitch_track import median_f0
 
-from voxclone.audio.speaker import resample
 from voxclone.engines.kokoro import assets
-from voxclone.engines.kokoro.cloning.features import ANALYSIS_RATE, pitch
 from voxclone.engines.kokoro.engine import KokoroEngine
 from voxclone.engines.kokoro.graph import PITCH_INPUT, add_pitch_input
 from voxclone.engines.kokoro.model import KokoroModel
@@ -21,11 +20,6 @@ from voxclone.errors import EngineUnavailable
 from voxclone.voices.profile import VoiceProfile
 
 TEXT = "The quiet river wound slowly through the green valley below the hills."
-
-
-def _median_f0(audio: np.ndarray, sample_rate: int) -> float:
-    track, _ = pitch(resample(audio, sample_rate, ANALYSIS_RATE))
-    return float(np.median(track[track > 0]))
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +54,7 @@ def test_pitch_scales_f0_and_keeps_timing(kokoro_engine: KokoroEngine) -> None:
     base = kokoro_engine.generate(TEXT, VoiceProfile("kokoro", 1, {"style": style}), language="en-us")
     low_profile = VoiceProfile("kokoro", 1, {"style": style, "pitch": np.array([0.8], np.float32)})
     low = kokoro_engine.generate(TEXT, low_profile, language="en-us")
-    ratio = _median_f0(low, kokoro_engine.sample_rate) / _median_f0(base, kokoro_engine.sample_rate)
+    ratio = median_f0(low, kokoro_engine.sample_rate) / median_f0(base, kokoro_engine.sample_rate)
     assert 0.74 < ratio < 0.87
     assert abs(low.size - base.size) < 0.05 * base.size
 

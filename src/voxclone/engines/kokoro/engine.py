@@ -197,7 +197,7 @@ def _pace(voice: VoiceProfile) -> float:
         pace = float(voice.meta.get("pace", 1.0))
     except (TypeError, ValueError):
         return 1.0
-    return min(max(pace, MIN_SPEED), MAX_SPEED) if np.isfinite(pace) else 1.0
+    return _bounded(pace, MIN_SPEED, MAX_SPEED)
 
 
 def _pitch(voice: VoiceProfile) -> float:
@@ -206,7 +206,12 @@ def _pitch(voice: VoiceProfile) -> float:
     if value is None:
         return 1.0
     pitch = float(np.asarray(value, np.float64).ravel()[0]) if np.size(value) else 1.0
-    return min(max(pitch, MIN_PITCH), MAX_PITCH) if np.isfinite(pitch) else 1.0
+    return _bounded(pitch, MIN_PITCH, MAX_PITCH)
+
+
+def _bounded(factor: float, low: float, high: float) -> float:
+    """``factor`` clipped to ``[low, high]``; 1.0 (no change) when it is not a finite number."""
+    return min(max(factor, low), high) if np.isfinite(factor) else 1.0
 
 
 def _styles(voice: VoiceProfile) -> np.ndarray:

@@ -34,6 +34,7 @@ from voxclone.audio.speaker import SpeakerEncoder
 from voxclone.engines.kokoro.cloning.envelope import reference_frames
 from voxclone.engines.kokoro.cloning.features import analyse, band_edges
 from voxclone.engines.kokoro.cloning.styles import AnchorTable, blend
+from voxclone.engines.kokoro.engine import MAX_PITCH, MIN_PITCH
 from voxclone.errors import Unprocessable
 from voxclone.voices.profile import VoiceProfile
 
@@ -75,7 +76,6 @@ PITCH_TOLERANCE_ST = 4.0
 # the voice (dev speaker 4853: 71 Hz, 100 % voiced; Harvest hears 197 Hz); speech with its pauses
 # and unvoiced consonants stays well below (dev set 0.6-0.97). Such pitch estimates are not used.
 MAX_VOICED_FRACTION = 0.99
-PITCH_RANGE = (0.5, 2.0)
 MIN_REFERENCE_S = 1.0
 
 
@@ -196,12 +196,13 @@ def pitch_factor(reference_log_f0: float, style_log_f0: float) -> float:
     Returns
     -------
     float
-        Factor in ``PITCH_RANGE``; 1.0 when the two are within the tolerance.
+        Factor within the engine's ``MIN_PITCH``–``MAX_PITCH``; 1.0 when the two are within the
+        tolerance.
     """
     gap = reference_log_f0 - style_log_f0
     excess = max(0.0, abs(gap) - PITCH_TOLERANCE_ST * np.log(2.0) / 12.0)
     factor = float(np.exp(np.sign(gap) * excess))
-    return float(np.clip(factor, *PITCH_RANGE)) if np.isfinite(factor) else 1.0
+    return float(np.clip(factor, MIN_PITCH, MAX_PITCH)) if np.isfinite(factor) else 1.0
 
 
 def fit_envelope(source: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
