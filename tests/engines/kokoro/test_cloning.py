@@ -75,7 +75,7 @@ def test_pitch_factor_closes_only_the_gap_beyond_the_tolerance() -> None:
     semitone = np.log(2.0) / 12.0
     style = np.log(220.0)
     assert pitch_factor(style - (PITCH_TOLERANCE_ST - 0.5) * semitone, style) == 1.0
-    assert pitch_factor(style + 2.0 * semitone, style) == 1.0
+    assert pitch_factor(style + (PITCH_TOLERANCE_ST - 0.5) * semitone, style) == 1.0
     down = pitch_factor(style - (PITCH_TOLERANCE_ST + 6.0) * semitone, style)
     assert down == pytest.approx(2.0 ** (-6.0 / 12.0), rel=1e-6)
     up = pitch_factor(style + (PITCH_TOLERANCE_ST + 3.0) * semitone, style)
@@ -85,13 +85,13 @@ def test_pitch_factor_closes_only_the_gap_beyond_the_tolerance() -> None:
 
 
 def test_low_voice_mapped_to_a_high_style_is_lowered(kokoro_engine: Any, male_clone: VoiceProfile) -> None:
-    """A style 8 semitones above its reference renders 4 semitones lower (the gap beyond 4 st)."""
+    """A style 4 semitones beyond the tolerance above its reference renders 4 semitones lower."""
     from pitch_track import median_f0
 
-    from voxclone.engines.kokoro.cloning.enrollment import pitch_factor
+    from voxclone.engines.kokoro.cloning.enrollment import PITCH_TOLERANCE_ST, pitch_factor
 
     style = kokoro_engine.builtin_profile("en-female-1").tensors["style"]
-    factor = pitch_factor(np.log(240.0 / 2.0 ** (8.0 / 12.0)), np.log(240.0))
+    factor = pitch_factor(np.log(240.0 / 2.0 ** ((PITCH_TOLERANCE_ST + 4.0) / 12.0)), np.log(240.0))
     assert factor == pytest.approx(2.0 ** (-4.0 / 12.0), rel=1e-5)
     tensors = {"style": style, "pitch": np.array([factor], np.float32)}
     high = kokoro_engine.generate(MALE_TEXT, VoiceProfile("kokoro", 1, {"style": style}), language="en-us")
@@ -251,7 +251,7 @@ def test_clone_profile_carries_the_reference_frames(male_clone: VoiceProfile) ->
     from voxclone.engines.kokoro.cloning.envelope import N_MELS
 
     t = male_clone.tensors
-    assert male_clone.meta["method"] == "anchors+knn+pitch-v3"
+    assert male_clone.meta["method"] == "anchors+knn+pitch-v4"
     n = t["knn_keys"].shape[0]
     assert n > 300 and t["knn_keys"].shape == (n, 57)
     assert t["knn_envelope"].shape == (n, N_MELS) and t["knn_voiced"].shape == (n,)

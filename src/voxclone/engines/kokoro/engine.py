@@ -171,6 +171,10 @@ class KokoroEngine(Engine):
             float32 mono audio at :attr:`sample_rate`.
         """
         _check_speed(speed)
+        if not (MIN_PITCH <= pitch <= MAX_PITCH):
+            raise InvalidRequest(
+                f"pitch {pitch} is outside the engine's range {MIN_PITCH}–{MAX_PITCH}", code="invalid_pitch"
+            )
         tokens = self.frontend.tokenize(phonemes)
         if len(tokens) > MAX_TOKENS - 2:
             raise InvalidRequest(
