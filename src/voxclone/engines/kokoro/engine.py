@@ -171,10 +171,7 @@ class KokoroEngine(Engine):
             float32 mono audio at :attr:`sample_rate`.
         """
         _check_speed(speed)
-        if not (MIN_PITCH <= pitch <= MAX_PITCH):
-            raise InvalidRequest(
-                f"pitch {pitch} is outside the engine's range {MIN_PITCH}–{MAX_PITCH}", code="invalid_pitch"
-            )
+        _check_range("pitch", pitch, MIN_PITCH, MAX_PITCH)
         tokens = self.frontend.tokenize(phonemes)
         if len(tokens) > MAX_TOKENS - 2:
             raise InvalidRequest(
@@ -189,9 +186,14 @@ class KokoroEngine(Engine):
 
 
 def _check_speed(speed: float) -> None:
-    if not (MIN_SPEED <= speed <= MAX_SPEED):
+    _check_range("speed", speed, MIN_SPEED, MAX_SPEED)
+
+
+def _check_range(name: str, value: float, low: float, high: float) -> None:
+    """Reject a request factor outside ``[low, high]`` (or NaN) with the code ``invalid_<name>``."""
+    if not (low <= value <= high):
         raise InvalidRequest(
-            f"speed {speed} is outside the engine's range {MIN_SPEED}–{MAX_SPEED}", code="invalid_speed"
+            f"{name} {value} is outside the engine's range {low}–{high}", code=f"invalid_{name}"
         )
 
 
@@ -201,7 +203,7 @@ def _pace(voice: VoiceProfile) -> float:
         pace = float(voice.meta.get("pace", 1.0))
     except (TypeError, ValueError):
         return 1.0
-    return _bounded(pace, MIN_SPEED, MAX_SPEED)
+    return bounded(pace, MIN_SPEED, MAX_SPEED)
 
 
 def _pitch(voice: VoiceProfile) -> float:
@@ -210,10 +212,10 @@ def _pitch(voice: VoiceProfile) -> float:
     if value is None:
         return 1.0
     pitch = float(np.asarray(value, np.float64).ravel()[0]) if np.size(value) else 1.0
-    return _bounded(pitch, MIN_PITCH, MAX_PITCH)
+    return bounded(pitch, MIN_PITCH, MAX_PITCH)
 
 
-def _bounded(factor: float, low: float, high: float) -> float:
+def bounded(factor: float, low: float, high: float) -> float:
     """``factor`` clipped to ``[low, high]``; 1.0 (no change) when it is not a finite number."""
     return min(max(factor, low), high) if np.isfinite(factor) else 1.0
 

@@ -35,7 +35,7 @@ from voxclone.audio.speaker import SpeakerEncoder
 from voxclone.engines.kokoro.cloning.envelope import reference_frames
 from voxclone.engines.kokoro.cloning.features import analyse, band_edges
 from voxclone.engines.kokoro.cloning.styles import AnchorTable, blend
-from voxclone.engines.kokoro.engine import MAX_PITCH, MIN_PITCH
+from voxclone.engines.kokoro.engine import MAX_PITCH, MIN_PITCH, bounded
 from voxclone.errors import Unprocessable
 from voxclone.voices.profile import VoiceProfile
 
@@ -210,8 +210,7 @@ def pitch_factor(reference_log_f0: float, style_log_f0: float) -> float:
     """
     gap = reference_log_f0 - style_log_f0
     excess = max(0.0, abs(gap) - PITCH_TOLERANCE_ST * np.log(2.0) / 12.0)
-    factor = float(np.exp(np.sign(gap) * excess))
-    return float(np.clip(factor, MIN_PITCH, MAX_PITCH)) if np.isfinite(factor) else 1.0
+    return bounded(float(np.exp(np.sign(gap) * excess)), MIN_PITCH, MAX_PITCH)
 
 
 def fit_envelope(source: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
