@@ -81,6 +81,17 @@ def load_reference(path: Path, sample_rate: int) -> tuple[np.ndarray, int]:
     return prep.audio, prep.sample_rate
 
 
+def judge_speakers(data: Path) -> dict[str, list[dict[str, str]]]:
+    """The multi-utterance speakers of ``index.tsv`` (not the ``train-clean-100`` singles): their rows."""
+    with (data / "index.tsv").open() as f:
+        index = list(csv.DictReader(f, delimiter="\t"))
+    speakers: dict[str, list[dict[str, str]]] = {}
+    for row in index:
+        if row["subset"] != "train-clean-100":
+            speakers.setdefault(row["speaker"], []).append(row)
+    return speakers
+
+
 def _score(args: argparse.Namespace, tool: str, out: Path, *tool_args: str | Path) -> dict:
     """Run one of ``../shared/tools``' scorers in the eval environment; its JSON result."""
     cmd = [args.eval_python, str(args.shared / "tools" / tool), *map(str, tool_args), "--out", str(out)]
@@ -105,12 +116,7 @@ def main() -> int:
     from voxclone.settings import Settings
 
     data = args.shared / "data" / "speech-dev"
-    with (data / "index.tsv").open() as f:
-        index = list(csv.DictReader(f, delimiter="\t"))
-    speakers: dict[str, list[dict[str, str]]] = {}
-    for row in index:
-        if row["subset"] != "train-clean-100":
-            speakers.setdefault(row["speaker"], []).append(row)
+    speakers = judge_speakers(data)
     with (args.shared / "data" / "text" / "sentences-dev.tsv").open() as f:
         english = [r["text"] for r in csv.DictReader(f, delimiter="\t") if r["lang"] == "en"]
     # the WER scorer compares words literally ("twelve percent" is heard as "12%"): skip numbers

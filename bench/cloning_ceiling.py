@@ -39,7 +39,7 @@ import soundfile as sf
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
-from cloning import SHARED, _score, first_usable  # noqa: E402
+from cloning import SHARED, _score, first_usable, judge_speakers  # noqa: E402
 
 Row = dict[str, str]
 
@@ -133,12 +133,7 @@ def main() -> int:
     args = ap.parse_args()
 
     data = args.shared / "data" / "speech-dev"
-    with (data / "index.tsv").open() as f:
-        index = list(csv.DictReader(f, delimiter="\t"))
-    speakers: dict[str, list[Row]] = {}
-    for row in index:
-        if row["subset"] != "train-clean-100":
-            speakers.setdefault(row["speaker"], []).append(row)
+    speakers = judge_speakers(data)
     work = args.work or Path(tempfile.mkdtemp(prefix="vc-ceiling-"))
     work.mkdir(parents=True, exist_ok=True)
 
