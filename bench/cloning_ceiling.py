@@ -55,8 +55,9 @@ PROSODY = {  # name: (semitone shift, intonation range factor, time stretch); No
 
 def world_alter(x: np.ndarray, sr: int, shift_st: float, f0_range: float, stretch: float) -> np.ndarray:
     """WORLD re-synthesis with shifted / compressed log-F0 and a frame-repeating time stretch."""
-    import pyworld as pw
+    from voxclone.engines.kokoro.cloning.features import world
 
+    pw = world()
     f0, t = pw.harvest(x, sr, frame_period=5.0)
     sp = pw.cheaptrick(x, f0, t, sr)
     ap = pw.d4c(x, f0, t, sr)
@@ -73,7 +74,9 @@ def world_alter(x: np.ndarray, sr: int, shift_st: float, f0_range: float, stretc
 
 def _write(path: Path, audio: np.ndarray, sr: int) -> str:
     """Write ``audio`` (peak limited to 0.99) as WAV; its file name, for the manifest."""
-    sf.write(str(path), audio / max(1.0, float(np.abs(audio).max()) / 0.99), sr)
+    from voxclone.engines.kokoro.cloning.timbre import limit_peak
+
+    sf.write(str(path), limit_peak(audio), sr)
     return path.name
 
 
