@@ -15,6 +15,26 @@ MIN_FACTOR = 0.25
 MAX_FACTOR = 4.0
 
 
+def split_speed(speed: float, *, native: tuple[float, float]) -> tuple[float, float]:
+    """Share a speaking-rate factor between the engine and this stretcher.
+
+    Parameters
+    ----------
+    speed : float
+        Requested factor (1.0 = natural pace).
+    native : tuple of float
+        ``(low, high)`` factors the engine renders itself.
+
+    Returns
+    -------
+    tuple of float
+        ``(engine_speed, tempo)`` with ``engine_speed`` within ``native`` and
+        ``engine_speed * tempo == speed``; ``tempo`` is 1.0 when the engine covers it alone.
+    """
+    engine_speed = min(max(speed, native[0]), native[1])
+    return engine_speed, speed / engine_speed
+
+
 def change_tempo(audio: np.ndarray, sr: int, factor: float) -> np.ndarray:
     """Play ``audio`` ``factor`` times faster without changing its pitch.
 

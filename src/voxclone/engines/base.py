@@ -1,97 +1,298 @@
-"""The interface every speech engine implements.
+"""The engine boundary: every rule about what an engine can say lives behind this interface.
 
-One streaming primitive, :meth:`Engine.synthesize`, yields float32 mono chunks at
-:attr:`Engine.sample_rate`; :meth:`Engine.generate` just collects it. Engines are plain objects
-created by :func:`voxclone.engines.create_engine` and passed to the server through app state.
+The service never imports a concrete engine and never branches on an engine's name; it asks:
 
-Thread safety: an engine's ``synthesize`` and ``enroll`` may be called from several threads at
-once (the server's worker pool). Implementations must keep per-request state local.
+- **languages**: :meth:`Engine.languages`, :meth:`Engine.resolve_language` (BCP-47 tags,
+  case-insensitive, ``_`` or ``-``, the engine's aliases, then the primary subtag: ``fr-FR`` → ``fr``);
+- **voices**: :meth:`Engine.builtin_voices`, :meth:`Engine.resolve_voice` (ids and aliases),
+  :meth:`Engine.builtin_profile`;
+- **limits**: :attr:`Engine.limits` (speed range, text length);
+- **capabilities**: :attr:`Engine.capabilities` (cloning, timestamps, streaming granularity);
+- **synthesis**: :meth:`Engine.prepare` validates a request completely (so errors are raised before
+  any response header is sent), and :meth:`Engine.stream` is the one streaming primitive: it yields
+  float32 mono chunks at :attr:`Engine.sample_rate`. :meth:`Engine.generate` just collects it;
+- **cloning**: :meth:`Engine.enroll` and :meth:`Engine.self_check`.
+
+Engines are plain objects created by :func:`voxclone.engines.registry.create_engine` and passed to
+the server through app state. Adding an engine is one folder under ``voxclone/engines``, one line
+in the registry, and passing ``tests/engines/test_contract.py``.
+
+Thread safety: ``prepare``, ``stream`` and ``enroll`` may be called from several threads at once
+(the server's worker pool). Implementations keep per-request state local.
 """
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 
+from voxclone.errors import InvalidRequest, NotFound
 from voxclone.voices.profile import VoiceProfile
 
 
 @dataclass(frozen=True)
 class VoiceInfo:
-    """A built-in voice as listed to users."""
+    """A built-in voice as listed to users; ``aliases`` are other names that select it."""
 
     voice_id: str
     name: str
     language: str
     gender: str
     description: str
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What an engine can do, shown by the health route.
+
+    Attributes
+    ----------
+    cloning : bool
+        :meth:`Engine.enroll` turns a reference recording into a voice profile.
+    self_check : bool
+        :meth:`Engine.self_check` gives a calibrated 0–1 likeness score for a new clone.
+    timestamps : bool
+        The engine can report when each word is spoken.
+    streaming : str
+        Granularity of :meth:`Engine.stream`'s chunks: ``"phrase"`` (a phrase or sentence per
+        chunk) or ``"frames"`` (audio frames as tokens are decoded).
+    """
+
+    cloning: bool = True
+    self_check: bool = False
+    timestamps: bool = False
+    streaming: Literal["phrase", "frames"] = "phrase"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Request limits an engine enforces in :meth:`Engine.prepare`.
+
+    Attributes
+    ----------
+    min_speed, max_speed : float
+        Speaking-rate factor range (1.0 = the voice's natural pace).
+    max_text_chars : int | None
+        Longest text one request may carry (``None``: no engine limit; the server's own
+        ``max_text_chars`` still applies).
+    """
+
+    min_speed: float = 0.25
+    max_speed: float = 4.0
+    max_text_chars: int | None = None
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """A request :meth:`Engine.prepare` has validated; :meth:`Engine.stream` speaks it.
+
+    ``plan`` is the engine's own prepared form of the text (opaque to everyone else).
+    """
+
+    text: str
+    voice: VoiceProfile
+    language: str | None
+    speed: float
+    plan: object = field(default=None, compare=False, repr=False)
+
+
+def canonical_tag(code: str) -> str:
+    """``"fr_FR "`` → ``"fr-fr"``: BCP-47 compared case-insensitively, ``_`` accepted for ``-``."""
+    return code.strip().lower().replace("_", "-")
 
 
 class Engine(ABC):
-    """A text-to-speech engine that can clone voices from a reference recording."""
+    """A text-to-speech engine that may clone voices from a reference recording."""
 
     name: str = "engine"
     sample_rate: int = 24000
+    capabilities: Capabilities = Capabilities()
+    limits: Limits = Limits()
+
+    # -- languages ---------------------------------------------------------------------------
 
     @abstractmethod
     def languages(self) -> tuple[str, ...]:
-        """Language codes the engine speaks (``"en-us"``, ``"es"``, ``"ja"``...)."""
+        """Canonical codes of the languages the engine speaks (``"en-us"``, ``"es"``, ``"ja"``...)."""
+
+    def language_aliases(self) -> Mapping[str, str]:
+        """Extra lowercase tags → canonical codes (``"en"`` → ``"en-us"``); none by default."""
+        return {}
+
+    def resolve_language(self, code: str | None) -> str | None:
+        """The canonical code for a BCP-47 tag, or ``None`` (detect from the text) when not given.
+
+        Tried in order: the tag itself, the engine's aliases, then ever shorter prefixes
+        (``es-MX`` → ``es``, ``zh-Hant-TW`` → ``zh-hant`` → ``zh``), each also through the aliases.
+
+        Raises
+        ------
+        InvalidRequest
+            ``unsupported_language`` naming the languages the engine speaks.
+        """
+        if code is None or not str(code).strip():
+            return None
+        known = self.languages()
+        aliases = self.language_aliases()
+        tag = canonical_tag(str(code))
+        parts = tag.split("-")
+        for n in range(len(parts), 0, -1):
+            candidate = "-".join(parts[:n])
+            candidate = aliases.get(candidate, candidate)
+            if candidate in known:
+                return candidate
+        raise InvalidRequest(
+            f"language {code!r} is not supported by the {self.name} engine; use one of {', '.join(known)}",
+            code="unsupported_language",
+            details={"supported": list(known)},
+        )
+
+    # -- voices ------------------------------------------------------------------------------
 
     @abstractmethod
     def builtin_voices(self) -> list[VoiceInfo]:
         """Voices that ship with the engine."""
 
+    def resolve_voice(self, name: str) -> str | None:
+        """The built-in voice id ``name`` selects (its id or one of its aliases, case-insensitive)."""
+        key = name.strip().lower()
+        for voice in self.builtin_voices():
+            if key == voice.voice_id.lower() or key in voice.aliases:
+                return voice.voice_id
+        return None
+
     @abstractmethod
     def builtin_profile(self, voice_id: str) -> VoiceProfile:
-        """Profile of a built-in voice; raises ``NotFound`` for an unknown id."""
+        """Profile of a built-in voice; raises ``NotFound`` (``voice_not_found``) for an unknown id."""
 
-    @abstractmethod
-    def enroll(self, audio: np.ndarray, sample_rate: int) -> VoiceProfile:
-        """Turn a prepared reference (float32 mono, trimmed, normalised) into a voice profile.
+    # -- synthesis ---------------------------------------------------------------------------
 
-        Deterministic: the same reference gives the same profile.
-        """
-
-    @abstractmethod
-    def synthesize(
-        self,
-        text: str,
-        voice: VoiceProfile,
-        *,
-        language: str | None = None,
-        speed: float = 1.0,
-    ) -> Iterator[np.ndarray]:
-        """Yield float32 mono audio chunks in [-1, 1] at :attr:`sample_rate` as they are made.
+    def prepare(
+        self, text: str, voice: VoiceProfile, *, language: str | None = None, speed: float = 1.0
+    ) -> Utterance:
+        """Validate a request completely; cheap (no synthesis), so call it before answering.
 
         Parameters
         ----------
         text : str
-            Text to speak (any length; the engine splits it).
+            Text to speak (any length up to :attr:`limits`; the engine splits it).
         voice : VoiceProfile
             A built-in or enrolled profile made by this engine.
         language : str, optional
-            Language code; detected from the text when omitted.
+            A BCP-47 tag; detected from the text when omitted.
         speed : float
-            Speaking-rate factor, 0.5 (slow) to 2.0 (fast).
+            Speaking-rate factor within ``limits.min_speed``–``limits.max_speed``.
 
-        Closing the generator early stops synthesis.
+        Raises
+        ------
+        InvalidRequest
+            ``empty_text``, ``text_too_long``, ``unsupported_language``, ``invalid_speed`` or
+            ``incompatible_voice``.
         """
+        if not isinstance(text, str) or not text.strip():
+            raise InvalidRequest("text is empty; send at least one word to speak", code="empty_text")
+        cap = self.limits.max_text_chars
+        if cap is not None and len(text) > cap:
+            raise InvalidRequest(
+                f"text is {len(text)} characters; the {self.name} engine takes at most {cap}. "
+                "Split it into several requests.",
+                code="text_too_long",
+            )
+        self.check_speed(speed)
+        lang = self.resolve_language(language)
+        return Utterance(
+            text=text, voice=voice, language=lang, speed=float(speed), plan=self._plan(text, voice, lang)
+        )
+
+    def check_speed(self, speed: float) -> None:
+        """Refuse a speed outside :attr:`limits` (or not a finite number) with ``invalid_speed``."""
+        low, high = self.limits.min_speed, self.limits.max_speed
+        if not isinstance(speed, int | float) or not math.isfinite(speed) or not low <= speed <= high:
+            raise InvalidRequest(f"speed must be between {low} and {high}", code="invalid_speed")
+
+    @abstractmethod
+    def _plan(self, text: str, voice: VoiceProfile, language: str | None) -> object:
+        """Engine-specific validation and preparation of ``text`` for ``voice`` (no synthesis).
+
+        Raises ``InvalidRequest`` for anything the engine cannot speak (``empty_text`` when nothing
+        speakable remains, ``incompatible_voice``).
+        """
+
+    @abstractmethod
+    def stream(self, utterance: Utterance) -> Iterator[np.ndarray]:
+        """Yield float32 mono audio chunks in [-1, 1] at :attr:`sample_rate` as they are made.
+
+        Closing the generator early stops synthesis. The concatenated chunks are the same audio,
+        sample for sample, whatever the consumer does between them.
+        """
+
+    def synthesize(
+        self, text: str, voice: VoiceProfile, *, language: str | None = None, speed: float = 1.0
+    ) -> Iterator[np.ndarray]:
+        """:meth:`prepare` then :meth:`stream` (validation happens before this returns)."""
+        return self.stream(self.prepare(text, voice, language=language, speed=speed))
 
     def generate(
         self, text: str, voice: VoiceProfile, *, language: str | None = None, speed: float = 1.0
     ) -> np.ndarray:
-        """Whole-utterance synthesis: the concatenation of :meth:`synthesize`'s chunks."""
+        """Whole-utterance synthesis: the concatenation of :meth:`stream`'s chunks."""
         chunks = list(self.synthesize(text, voice, language=language, speed=speed))
         if not chunks:
             return np.zeros(0, np.float32)
         return np.concatenate(chunks).astype(np.float32, copy=False)
 
+    # -- cloning -----------------------------------------------------------------------------
+
+    def enroll(self, audio: np.ndarray, sample_rate: int) -> VoiceProfile:
+        """Turn a prepared reference (float32 mono, trimmed, normalised) into a voice profile.
+
+        Deterministic: the same reference gives the same profile. Engines without cloning
+        (``capabilities.cloning`` false) refuse with ``cloning_unavailable``.
+        """
+        raise InvalidRequest(f"the {self.name} engine cannot clone voices", code="cloning_unavailable")
+
+    def self_check(self, profile: VoiceProfile, reference: np.ndarray, sample_rate: int) -> float | None:
+        """How much a new clone sounds like its reference: 0 (a stranger) to 1 (the speaker).
+
+        ``None`` when the engine has no calibrated measure (``capabilities.self_check`` false).
+        """
+        return None
+
+    # -- facts -------------------------------------------------------------------------------
+
     def info(self) -> dict[str, object]:
         """Facts shown by the health route."""
-        return {"name": self.name, "sample_rate": self.sample_rate, "languages": list(self.languages())}
+        caps = self.capabilities
+        return {
+            "name": self.name,
+            "sample_rate": self.sample_rate,
+            "languages": list(self.languages()),
+            "capabilities": {
+                "cloning": caps.cloning,
+                "self_check": caps.self_check,
+                "timestamps": caps.timestamps,
+                "streaming": caps.streaming,
+            },
+            "limits": {
+                "min_speed": self.limits.min_speed,
+                "max_speed": self.limits.max_speed,
+                "max_text_chars": self.limits.max_text_chars,
+            },
+        }
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release model resources."""
+
+
+def unknown_voice(voice_id: str) -> NotFound:
+    """The error for a voice id no engine voice or clone has."""
+    return NotFound(
+        f"voice {voice_id!r} not found; GET /api/v1/voices lists the voices you can use",
+        code="voice_not_found",
+    )
