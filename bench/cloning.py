@@ -4,12 +4,11 @@
 For each multi-utterance speaker of ``../shared/data/speech-dev`` the first utterance is the
 reference (prepared by the intake when available); the clone reads English sentences of
 ``../shared/data/text/sentences-dev.tsv`` and is scored with ``../shared/tools/voice_identity.py``
-against the speaker's other utterances, and with ``speech_wer.py``. Variants: ``full`` (style +
-timbre stage: the content-matched envelope transfer; pitch in the model), ``nopitch`` (as
-``anchors+knn-v2`` wrote it: no ``pitch`` tensor, the style's own pitch), ``eq`` (the profile as the method
-``anchors+eq-v1`` wrote it: no ``knn_*`` tensors, so the global envelope EQ; also checks that such
-profiles still synthesize), ``style`` (the enrolled style alone, post-stage tensors removed) and
-``sharp`` (the transfer pinned to k=1, ±17 dB clip, 30 ms smoothing via ``knn_settings``).
+against the speaker's other utterances, and with ``speech_wer.py``. Variants
+(``bench/cloning_variants.py``): ``full`` (style + timbre stage: the content-matched envelope
+transfer; pitch in the model), ``nopitch`` (as ``anchors+knn-v2``: the style's own pitch), ``eq``
+(the retired ``anchors+eq-v1`` global envelope EQ instead of the transfer), ``style`` (the enrolled
+style alone, no post-stage) and ``sharp`` (the transfer at k=1, ±17 dB clip, 30 ms smoothing).
 Per speaker it also reports the median F0 of the reference and of the ``full`` clone (WORLD), and
 the post-stage cost as a real-time factor (post-stage seconds per second of audio).
 
@@ -39,7 +38,9 @@ import soundfile as sf
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
+sys.path.insert(0, str(ROOT / "bench"))
 
+from cloning_variants import VARIANTS, bench_engine, variant_profile  # noqa: E402
 
 NUMBER_WORDS = {
     "one",
@@ -104,16 +105,12 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--shared", type=Path, default=SHARED)
     ap.add_argument("--sentences", type=int, default=4)
-    ap.add_argument("--variants", default="full,eq,style")
+    ap.add_argument("--variants", default="full,eq,style", help=f"comma-separated, of {', '.join(VARIANTS)}")
     ap.add_argument("--eval-python", default="/tmp/eval-venv/bin/python")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--work", type=Path, help="keep generated audio here (default: a temp folder)")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "cloning.json")
     args = ap.parse_args()
-
-    from voxclone.engines.kokoro.cloning import enroll, similarity
-    from voxclone.engines.registry import create_engine
-    from voxclone.settings import Settings
 
     data = args.shared / "data" / "speech-dev"
     speakers = judge_speakers(data)
@@ -123,21 +120,21 @@ def main() -> int:
     texts = [t for t in english if not any(c.isdigit() for c in t) and not NUMBER_WORDS & _words(t)]
     texts = texts[: args.sentences]
 
-    engine = create_engine(Settings(data_dir=ROOT / "voxclone-data", onnx_threads=args.threads))
+    engine = bench_engine(data_dir=ROOT / "voxclone-data", threads=args.threads)
     work = args.work or Path(tempfile.mkdtemp(prefix="vc-cloning-"))
     work.mkdir(parents=True, exist_ok=True)
     variants = args.variants.split(",")
     manifests = {v: [] for v in variants}  # type: dict[str, list[dict[str, str]]]
     per_speaker: dict[str, dict] = {}
     _, warm_ref, warm_sr = first_usable(data, next(iter(speakers.values())), engine.sample_rate)
-    enroll(engine, warm_ref, warm_sr)  # warm-up: loads the encoder and anchors
+    engine.enroll(warm_ref, warm_sr)  # warm-up
     for spk, rows in sorted(speakers.items()):
         ref_row, ref, sr = first_usable(data, rows, engine.sample_rate)
         t0 = time.perf_counter()
-        profile = enroll(engine, ref, sr)
+        profile = engine.enroll(ref, sr)
         enroll_s = time.perf_counter() - t0
         t0 = time.perf_counter()
-        selfcheck = similarity(engine, profile, ref, sr)
+        selfcheck = engine.similarity(profile, ref, sr)
         selfcheck_s = time.perf_counter() - t0
         per_speaker[spk] = {
             "gender": ref_row["gender"],
@@ -148,7 +145,7 @@ def main() -> int:
             "meta": profile.meta,
         }
         for variant in variants:
-            prof = variant_profile(profile, variant)
+            prof = variant_profile(engine, profile, variant)
             rendered = []
             for i, text in enumerate(texts):
                 name = f"{variant}-{spk}-{i}.wav"
@@ -188,28 +185,9 @@ def main() -> int:
     return 0
 
 
-def variant_profile(profile: Any, variant: str) -> Any:
-    """The profile a variant renders with (see the module docstring)."""
-    from voxclone.voices.profile import VoiceProfile
-
-    if variant == "style":
-        return VoiceProfile("kokoro", 1, {"style": profile.tensors["style"]}, {})
-    if variant == "sharp":  # more aggressive transfer (closer to frame copying): k=1, ±17 dB, 30 ms
-        sharp = np.array([1.0, 1.0, 4.0, 3.0], np.float32)
-        return VoiceProfile("kokoro", 1, dict(profile.tensors, knn_settings=sharp), profile.meta)
-    if variant == "nopitch":  # the previous method: the style's own pitch
-        kept = {k: v for k, v in profile.tensors.items() if k != "pitch"}
-        return VoiceProfile("kokoro", 1, kept, dict(profile.meta, method="anchors+knn-v2"))
-    if variant == "eq":
-        kept = {k: v for k, v in profile.tensors.items() if not k.startswith("knn_") and k != "pitch"}
-        return VoiceProfile("kokoro", 1, kept, dict(profile.meta, method="anchors+eq-v1"))
-    return profile
-
-
 def pitch_and_cost(engine: Any, profile: Any, ref: np.ndarray, sr: int, rendered: list[np.ndarray]) -> dict:
     """Median F0 (Hz) of the reference and of the clone's renders; post-stage real-time factor."""
     from voxclone.audio.speaker import resample
-    from voxclone.engines.kokoro.cloning import postprocess
     from voxclone.engines.kokoro.cloning.features import ANALYSIS_RATE, pitch
 
     def median_f0(x: np.ndarray, rate: int) -> float:
@@ -219,7 +197,7 @@ def pitch_and_cost(engine: Any, profile: Any, ref: np.ndarray, sr: int, rendered
     clone = np.concatenate(rendered)
     t0 = time.perf_counter()
     for audio in rendered:  # whole sentences: at least as long as the engine's chunks
-        postprocess(audio, profile, engine.sample_rate)
+        engine.cloner.postprocess(audio, profile, engine.sample_rate)
     cost = time.perf_counter() - t0
     ref_f0, clone_f0 = median_f0(ref, sr), median_f0(clone, engine.sample_rate)
     return {

@@ -74,7 +74,7 @@ def world_alter(x: np.ndarray, sr: int, shift_st: float, f0_range: float, stretc
 
 def _write(path: Path, audio: np.ndarray, sr: int) -> str:
     """Write ``audio`` (peak limited to 0.99) as WAV; its file name, for the manifest."""
-    from voxclone.engines.kokoro.cloning.timbre import limit_peak
+    from voxclone.engines.kokoro.cloning.envelope import limit_peak
 
     sf.write(str(path), limit_peak(audio), sr)
     return path.name
@@ -93,21 +93,20 @@ def prosody_part(speakers: dict[str, list[Row]], data: Path, work: Path) -> dict
 
 
 def transfer_part(speakers: dict[str, list[Row]], data: Path, work: Path) -> dict[str, list[Row]]:
-    from voxclone.engines.kokoro.cloning import enroll
-    from voxclone.engines.kokoro.cloning.envelope import TransferSettings, transfer
-    from voxclone.engines.registry import create_engine
+    from voxclone.engines.kokoro.cloning.envelope import DEFAULT_SETTINGS, TransferSettings, transfer
+    from voxclone.engines.kokoro.engine import KokoroEngine
     from voxclone.settings import Settings
 
-    engine = create_engine(Settings(data_dir=ROOT / "voxclone-data", onnx_threads=2))
+    engine = KokoroEngine.from_settings(Settings(data_dir=ROOT / "voxclone-data", onnx_threads=2))
     settings: dict[str, TransferSettings | None] = {
         "stranger": None,
-        "default": TransferSettings(),
+        "default": DEFAULT_SETTINGS,
         "copy": TransferSettings(k=1, limit=6.0, smooth_frames=1),
     }
     manifests: dict[str, list[Row]] = {name: [] for name in settings}
     for target, rows in sorted(speakers.items()):
         ref_row, ref, ref_sr = first_usable(data, rows, engine.sample_rate)
-        profile = enroll(engine, ref, ref_sr)
+        profile = engine.enroll(ref, ref_sr)
         reference = ref_row["file"]
         sources = [s for s in speakers if s != target and speakers[s][0]["gender"] == rows[0]["gender"]]
         for source in sources:
@@ -148,8 +147,15 @@ def main() -> int:
                 w = csv.DictWriter(f, fieldnames=["speaker", "reference", "generated"], delimiter="\t")
                 w.writeheader()
                 w.writerows(rows)
-            res = _score(args, "voice_identity.py", work / f"identity-{part}-{name}.json", "--data", data,
-                         "--manifest", manifest)
+            res = _score(
+                args,
+                "voice_identity.py",
+                work / f"identity-{part}-{name}.json",
+                "--data",
+                data,
+                "--manifest",
+                manifest,
+            )
             report.setdefault(part, {})[name] = {
                 enc: {
                     "identity": round(r["identity"], 3),

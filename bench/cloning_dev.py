@@ -32,7 +32,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
-from cloning import SHARED, load_reference, variant_profile  # noqa: E402
+from cloning import SHARED, load_reference  # noqa: E402
+from cloning_variants import VARIANTS, bench_engine, variant_profile  # noqa: E402
 
 REFERENCE_FRACTION = 0.55
 
@@ -40,15 +41,12 @@ REFERENCE_FRACTION = 0.55
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--shared", type=Path, default=SHARED)
-    ap.add_argument("--variants", default="full,nopitch")
+    ap.add_argument("--variants", default="full,nopitch", help=f"comma-separated, of {', '.join(VARIANTS)}")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "cloning_dev.json")
     args = ap.parse_args()
 
-    from voxclone.engines.kokoro.cloning.enrollment import context
-    from voxclone.engines.registry import create_engine
     from voxclone.errors import ServiceError
-    from voxclone.settings import Settings
 
     data = args.shared / "data" / "speech-dev"
     with (data / "index.tsv").open() as f:
@@ -57,8 +55,8 @@ def main() -> int:
     with (args.shared / "data" / "text" / "sentences-dev.tsv").open() as f:
         english = [r["text"] for r in csv.DictReader(f, delimiter="\t") if r["lang"] == "en"]
 
-    engine = create_engine(Settings(data_dir=ROOT / "voxclone-data", onnx_threads=args.threads))
-    encoder = context(engine).encoder
+    engine = bench_engine(data_dir=ROOT / "voxclone-data", threads=args.threads)
+    encoder = engine.cloner.encoder
     variants = args.variants.split(",")
     rows = []
     started = time.perf_counter()
@@ -78,7 +76,7 @@ def main() -> int:
         text = " ".join(english[(i + k) % len(english)] for k in (3, 11, 17))
         scores = {}
         for variant in variants:
-            audio = engine.generate(text, variant_profile(profile, variant), language="en-us")
+            audio = engine.generate(text, variant_profile(engine, profile, variant), language="en-us")
             scores[variant] = round(float(encoder.embed(audio, engine.sample_rate) @ target), 4)
         rows.append(
             {

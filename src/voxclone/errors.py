@@ -95,3 +95,30 @@ class MissingDependency(ServiceError):
 
     code = "missing_dependency"
     status = 500
+
+
+class ProfileOutdated(Conflict):
+    """A stored voice profile written by an older version of its engine's profile format.
+
+    The engine no longer reads it (it keeps no rendering code for retired methods); re-enroll the
+    voice from its kept reference audio, or ask the user to re-create it.
+
+    Attributes
+    ----------
+    engine : str
+        The engine the profile is for.
+    found : int
+        The profile's version.
+    current : int
+        The version the engine writes and reads.
+    """
+
+    code = "voice_outdated"
+
+    def __init__(self, message: str, *, engine: str, found: int, current: int):
+        super().__init__(
+            message, details={"engine": engine, "profile_version": found, "current_version": current}
+        )
+        self.engine = engine
+        self.found = found
+        self.current = current

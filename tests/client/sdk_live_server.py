@@ -165,8 +165,8 @@ def cloning_problem() -> str | None:
         cloning = importlib.import_module("voxclone.engines.kokoro.cloning")
     except ImportError as e:
         return f"{type(e).__name__}: {e}"
-    if not callable(getattr(cloning, "enroll", None)):
-        return "voxclone.engines.kokoro.cloning has no enroll() yet"
+    if not callable(getattr(getattr(cloning, "KokoroCloner", None), "enroll", None)):
+        return "voxclone.engines.kokoro.cloning has no KokoroCloner.enroll() yet"
     return None
 
 

@@ -65,7 +65,7 @@ def cloning_available() -> bool:
     ):
         return False
     cloning = importlib.import_module("voxclone.engines.kokoro.cloning")
-    return callable(getattr(cloning, "enroll", None))
+    return callable(getattr(getattr(cloning, "KokoroCloner", None), "enroll", None))
 
 
 @contextmanager

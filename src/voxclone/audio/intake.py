@@ -55,12 +55,17 @@ class PreparedReference:
 
 class ReferenceAnalyzer:
     """Holds the models intake needs. Create once per server (e.g. in ``app.state``) and share it
-    between threads: the speaker encoder loads on first use; the ggml VAD is kept per thread."""
+    between threads: the speaker encoder loads on first use; the ggml VAD is kept per thread.
 
-    def __init__(self, *, threads: int = 1, check_speakers: bool = True):
+    Pass ``encoder`` to share a speaker encoder already loaded (e.g. the engine's
+    ``speaker_encoder``), so that a process loads one."""
+
+    def __init__(
+        self, *, threads: int = 1, check_speakers: bool = True, encoder: SpeakerEncoder | None = None
+    ):
         self.threads = threads
         self.check_speakers = check_speakers
-        self._encoder: SpeakerEncoder | None = None
+        self._encoder: SpeakerEncoder | None = encoder
         self._lock = threading.Lock()
         self._shared_vad = load_vad(threads=threads)
         self._local = threading.local()
@@ -76,7 +81,7 @@ class ReferenceAnalyzer:
 
     @property
     def encoder(self) -> SpeakerEncoder:
-        """The d-vector encoder, loaded on first use (thread-safe)."""
+        """The d-vector encoder: the one given, else loaded on first use (thread-safe)."""
         with self._lock:
             if self._encoder is None:
                 self._encoder = SpeakerEncoder.from_package(threads=self.threads)

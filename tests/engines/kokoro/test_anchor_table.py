@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 import pytest
 
-from voxclone.engines.kokoro.cloning.enrollment import context
 from voxclone.engines.kokoro.cloning.styles import AnchorTable
 
 TOOL = Path(__file__).resolve().parents[3] / "tools" / "train_style_map.py"
@@ -39,9 +38,9 @@ def test_table_weights_are_the_tools_sampling(tool: ModuleType) -> None:
 @pytest.mark.parametrize("index", [1, 600])  # a pure pack, and a sampled blend
 def test_table_rows_match_a_fresh_render(tool: ModuleType, kokoro_engine: Any, index: int) -> None:
     table = AnchorTable.load()
-    ctx = context(kokoro_engine)
+    cloner = kokoro_engine.cloner
     dvec, log_f0, envelope = tool.describe(
-        kokoro_engine.model, ctx.encoder, ctx.packs, tool.anchor_tokens(), table.weights[index]
+        kokoro_engine.model, cloner.encoder, cloner.packs, tool.anchor_tokens(), table.weights[index]
     )
     cosine = float(dvec @ table.dvector[index]) / float(np.linalg.norm(dvec))
     assert cosine > 0.98

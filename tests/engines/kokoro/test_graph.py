@@ -15,6 +15,7 @@ from voxclone.engines.kokoro import assets
 from voxclone.engines.kokoro.engine import KokoroEngine
 from voxclone.engines.kokoro.graph import PITCH_INPUT, add_pitch_input
 from voxclone.engines.kokoro.model import KokoroModel
+from voxclone.engines.kokoro.profile import PROFILE_VERSION
 from voxclone.errors import EngineUnavailable
 from voxclone.voices.profile import VoiceProfile
 
@@ -50,8 +51,12 @@ def test_pitch_one_is_the_stock_model_exactly(
 
 def test_pitch_scales_f0_and_keeps_timing(kokoro_engine: KokoroEngine) -> None:
     style = assets.voice_packs()["jf_alpha"].reshape(-1, 256)
-    base = kokoro_engine.generate(TEXT, VoiceProfile("kokoro", 1, {"style": style}), language="en-us")
-    low_profile = VoiceProfile("kokoro", 1, {"style": style, "pitch": np.array([0.8], np.float32)})
+    base = kokoro_engine.generate(
+        TEXT, VoiceProfile("kokoro", PROFILE_VERSION, {"style": style}), language="en-us"
+    )
+    low_profile = VoiceProfile(
+        "kokoro", PROFILE_VERSION, {"style": style, "pitch": np.array([0.8], np.float32)}
+    )
     low = kokoro_engine.generate(TEXT, low_profile, language="en-us")
     ratio = median_f0(low, kokoro_engine.sample_rate) / median_f0(base, kokoro_engine.sample_rate)
     assert 0.74 < ratio < 0.87

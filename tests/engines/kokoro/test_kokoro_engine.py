@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from voxclone.engines.kokoro.engine import KokoroEngine
+from voxclone.engines.kokoro.profile import PROFILE_VERSION
 from voxclone.errors import InvalidRequest, NotFound
 from voxclone.voices.profile import VoiceProfile
 
@@ -32,7 +33,7 @@ def test_builtin_voices_have_stable_ids_and_profiles(kokoro_engine: KokoroEngine
     for info in infos:
         assert info.gender in ("female", "male") and info.name and info.description
         profile = kokoro_engine.builtin_profile(info.voice_id)
-        assert (profile.engine, profile.version) == ("kokoro", 1)
+        assert (profile.engine, profile.version) == ("kokoro", PROFILE_VERSION)
         assert profile.tensors["style"].shape == (510, 256)
         assert profile.tensors["style"].dtype == np.float32
         restored = VoiceProfile.from_bytes(profile.to_bytes())

@@ -1,25 +1,34 @@
 """The embedded engine: Kokoro-82M int8 ONNX plus voxclone's multilingual text front-end.
 
 Thread safety: one :class:`KokoroEngine` serves all requests. ``synthesize``, ``generate``,
-``render_phonemes`` and ``enroll`` may run in several threads at once: the ONNX Runtime session
-allows concurrent runs, the G2P back-ends are lock-guarded, and every stream keeps its own state
-(leveler, chunk iterator). The same request always yields the same audio, alone or concurrently.
+``render_phonemes``, ``enroll`` and ``similarity`` may run in several threads at once: the ONNX
+Runtime sessions allow concurrent runs, the G2P back-ends are lock-guarded, the cloner is immutable,
+and every stream keeps its own state (leveler, chunk iterator). The same request always yields the
+same audio, alone or concurrently.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Iterator
-from types import ModuleType
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from voxclone.audio.speaker import SpeakerEncoder
 from voxclone.engines.base import Engine, VoiceInfo
-from voxclone.engines.kokoro import assets, voices
+from voxclone.engines.kokoro import assets, profile, voices
+from voxclone.engines.kokoro.cloning import KokoroCloner, cloner_of, selfcheck
 from voxclone.engines.kokoro.frontend import KokoroFrontend, Prepared
 from voxclone.engines.kokoro.level import Leveler, trim_silence
-from voxclone.engines.kokoro.model import MAX_TOKENS, SAMPLE_RATE, STYLE_DIM, KokoroModel
+from voxclone.engines.kokoro.model import (
+    MAX_PITCH,
+    MAX_TOKENS,
+    MIN_PITCH,
+    SAMPLE_RATE,
+    STYLE_DIM,
+    KokoroModel,
+    bounded,
+)
 from voxclone.errors import InvalidRequest
 from voxclone.text import LANGUAGES
 from voxclone.voices.profile import VoiceProfile
@@ -29,19 +38,8 @@ if TYPE_CHECKING:
 
 MIN_SPEED = 0.5
 MAX_SPEED = 2.0
-MIN_PITCH = 0.5
-MAX_PITCH = 2.0
 
-
-def _load_cloning() -> ModuleType | None:
-    """The cloning package when it is installed; ``None`` only when it does not exist at all."""
-    name = "voxclone.engines.kokoro.cloning"
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as e:
-        if e.name == name:
-            return None
-        raise
+Post = Callable[[np.ndarray], np.ndarray]
 
 
 class KokoroEngine(Engine):
@@ -53,23 +51,50 @@ class KokoroEngine(Engine):
         The loaded ONNX model (share one between engines in tests and benchmarks).
     frontend : KokoroFrontend, optional
         Text pipeline; built from the model's vocabulary by default.
+    cloner : KokoroCloner, optional
+        Voice cloning (enrollment, the post-synthesis stage of clones, the self-check's encoder).
+        Without one the engine speaks built-in voices only: ``enroll``, ``similarity`` and clone
+        profiles are refused with ``cloning_unavailable``. :meth:`from_settings` always builds one.
     """
 
     name = "kokoro"
     sample_rate = SAMPLE_RATE
+    profile_version = profile.PROFILE_VERSION
 
-    def __init__(self, model: KokoroModel, *, frontend: KokoroFrontend | None = None):
+    def __init__(
+        self,
+        model: KokoroModel,
+        *,
+        frontend: KokoroFrontend | None = None,
+        cloner: KokoroCloner | None = None,
+    ) -> None:
         self.model = model
         self.frontend = frontend or KokoroFrontend(model.vocab)
         self._packs = assets.voice_packs()
-        self._cloning = _load_cloning()
+        self._cloner = cloner
 
     @classmethod
     def from_settings(cls, settings: Settings) -> KokoroEngine:
-        """Assemble (first run) and load the model under ``settings.cache_dir()``."""
-        engine = cls(KokoroModel.from_cache(settings.cache_dir(), threads=settings.onnx_threads))
+        """Assemble (first run) and load the model under ``settings.cache_dir()``, with its cloner.
+
+        The cloner's speaker encoder (one ONNX session, one thread) is the process's only one:
+        share it through :attr:`speaker_encoder` (e.g. with the reference intake).
+        """
+        model = KokoroModel.from_cache(settings.cache_dir(), threads=settings.onnx_threads)
+        cloner = KokoroCloner.from_package(encoder=SpeakerEncoder.from_package(threads=1))
+        engine = cls(model, cloner=cloner)
         engine.warm_up()
         return engine
+
+    @property
+    def cloner(self) -> KokoroCloner | None:
+        """The cloning part this engine was built with (``None``: built-in voices only)."""
+        return self._cloner
+
+    @property
+    def speaker_encoder(self) -> SpeakerEncoder | None:
+        """The cloner's d-vector encoder, to share (one per process); ``None`` without a cloner."""
+        return self._cloner.encoder if self._cloner is not None else None
 
     def warm_up(self) -> None:
         """Load the default G2P back-end and run one tiny inference so the first request is fast."""
@@ -87,12 +112,44 @@ class KokoroEngine(Engine):
     def builtin_profile(self, voice_id: str) -> VoiceProfile:
         return voices.builtin_profile(voice_id, self._packs)
 
+    def check_profile(self, voice: VoiceProfile) -> None:
+        """Refuse a profile this engine cannot speak with (``synthesize`` runs the same check).
+
+        Raises
+        ------
+        ProfileOutdated
+            ``voice_outdated`` (409): a Kokoro profile older than :attr:`profile_version`; re-enroll
+            it from its reference audio (:meth:`enroll`).
+        InvalidRequest
+            ``incompatible_voice``: another engine's profile, a newer version, or no style.
+        Unprocessable
+            ``cloning_unavailable``: a clone, and this engine was built without a cloner.
+        """
+        profile.check(voice)
+        if KokoroCloner.applies_to(voice):
+            cloner_of(self)  # a clone needs the post-stage: never render it without
+
     def enroll(self, audio: np.ndarray, sample_rate: int) -> VoiceProfile:
-        """Clone a voice from a prepared reference (see ``voxclone.engines.kokoro.cloning``)."""
-        if self._cloning is None:
-            raise InvalidRequest("voice cloning is not available in this build", code="cloning_unavailable")
-        profile: VoiceProfile = self._cloning.enroll(self, audio, sample_rate)
-        return profile
+        """Clone a voice from a prepared reference (see :meth:`KokoroCloner.enroll`).
+
+        Raises
+        ------
+        Unprocessable
+            ``reference_too_short``, or ``cloning_unavailable`` without a cloner.
+        """
+        return cloner_of(self).enroll(audio, sample_rate)
+
+    def similarity(self, voice: VoiceProfile, reference_audio: np.ndarray, sample_rate: int) -> float:
+        """Self-check of a clone against its prepared reference, 0 (a stranger) to 1 (the speaker).
+
+        Renders a fixed test sentence (see :mod:`~voxclone.engines.kokoro.cloning.selfcheck`).
+
+        Raises
+        ------
+        Unprocessable
+            ``cloning_unavailable`` without a cloner.
+        """
+        return selfcheck.similarity(self, voice, reference_audio, sample_rate)
 
     # -- synthesis ----------------------------------------------------------------------------
 
@@ -113,18 +170,35 @@ class KokoroEngine(Engine):
         ------
         InvalidRequest
             ``empty_text``, ``unsupported_language``, ``invalid_speed`` (outside 0.5–2.0) or
-            ``incompatible_voice`` (a profile from another engine or version).
+            ``incompatible_voice`` (a profile from another engine or a newer version).
+        ProfileOutdated
+            ``voice_outdated``: a Kokoro profile of an older version (see :meth:`check_profile`).
+        Unprocessable
+            ``cloning_unavailable``: a clone, and this engine was built without a cloner.
         """
         _check_speed(speed)
-        styles = _styles(voice)
+        self.check_profile(voice)
+        styles = profile.style_table(voice)
+        post = self._post_stage(voice)
         prepared = self.frontend.prepare(text, language=language)
-        return self._stream(prepared, styles, voice, speed)
+        return self._stream(prepared, styles, voice, speed, post)
+
+    def _post_stage(self, voice: VoiceProfile) -> Post | None:
+        """The cloner's per-chunk stage for a clone; ``None`` for built-in voices."""
+        cloner = self._cloner
+        if cloner is None or not cloner.applies_to(voice):
+            return None
+        rate = self.sample_rate
+
+        def post(audio: np.ndarray) -> np.ndarray:
+            return cloner.postprocess(audio, voice, rate)
+
+        return post
 
     def _stream(
-        self, prepared: Prepared, styles: np.ndarray, voice: VoiceProfile, speed: float
+        self, prepared: Prepared, styles: np.ndarray, voice: VoiceProfile, speed: float, post: Post | None
     ) -> Iterator[np.ndarray]:
         leveler = Leveler(self.sample_rate)
-        post = self._postprocess()
         speed = speed * _pace(voice)
         pitch = _pitch(voice)
         for chunk in self.frontend.chunks(prepared):
@@ -132,18 +206,14 @@ class KokoroEngine(Engine):
             audio = self.model.infer(chunk.tokens, style, speed, pitch=pitch)
             audio = trim_silence(audio, self.sample_rate)
             if post is not None:
-                audio = np.asarray(post(audio, voice, self.sample_rate), np.float32)
+                audio = post(audio)
             audio = leveler(audio)
             pause = round(chunk.pause_s / speed * self.sample_rate)
             if pause:
                 audio = np.concatenate([np.zeros(pause, np.float32), audio])
             yield audio
 
-    def _postprocess(self) -> Callable[[np.ndarray, VoiceProfile, int], np.ndarray] | None:
-        fn = getattr(self._cloning, "postprocess", None) if self._cloning is not None else None
-        return fn if callable(fn) else None
-
-    # -- helpers for the cloning stage ---------------------------------------------------------
+    # -- one phoneme string (warm-up, tools) ---------------------------------------------------
 
     def phonemize(self, text: str, language: str | None = None) -> str:
         """Kokoro phonemes of ``text`` (normalised; language detected when omitted)."""
@@ -213,22 +283,3 @@ def _pitch(voice: VoiceProfile) -> float:
         return 1.0
     pitch = float(np.asarray(value, np.float64).ravel()[0]) if np.size(value) else 1.0
     return bounded(pitch, MIN_PITCH, MAX_PITCH)
-
-
-def bounded(factor: float, low: float, high: float) -> float:
-    """``factor`` clipped to ``[low, high]``; 1.0 (no change) when it is not a finite number."""
-    return min(max(factor, low), high) if np.isfinite(factor) else 1.0
-
-
-def _styles(voice: VoiceProfile) -> np.ndarray:
-    style = voice.tensors.get("style")
-    if voice.engine != "kokoro" or voice.version != voices.PROFILE_VERSION or style is None:
-        raise InvalidRequest(
-            f"voice profile is for engine {voice.engine!r} version {voice.version}, not kokoro version "
-            f"{voices.PROFILE_VERSION}; re-create the voice with this engine",
-            code="incompatible_voice",
-        )
-    table = np.asarray(style, np.float32)
-    if table.ndim == 1:
-        table = table.reshape(1, STYLE_DIM)
-    return table.reshape(-1, STYLE_DIM)

@@ -11,16 +11,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from voxclone.errors import EngineUnavailable
+
+if TYPE_CHECKING:
+    from onnx import ModelProto
 
 PITCH_INPUT = "pitch"
 GRAPH_EDITS = "pitch-v1"  # part of the cache stamp: bump when the edits change
 _F0_TENSOR = "/encoder/F0_proj/Conv_output_0"  # predicted F0 [1, 1, frames] before the squeeze
 
 
-def add_pitch_input(model: Any) -> None:
+def add_pitch_input(model: ModelProto) -> None:
     """Add the ``pitch`` input to a loaded Kokoro ``onnx.ModelProto``, in place.
 
     Raises

@@ -17,6 +17,13 @@ from voxclone.engines.kokoro.graph import PITCH_INPUT
 SAMPLE_RATE = 24000
 MAX_TOKENS = 510  # the style pack has one row per token count up to 510, ids include 2 pads
 STYLE_DIM = 256
+MIN_PITCH = 0.5  # range of the graph's pitch factor the model renders cleanly (see ``infer``)
+MAX_PITCH = 2.0
+
+
+def bounded(factor: float, low: float, high: float) -> float:
+    """``factor`` clipped to ``[low, high]``; 1.0 (no change) when it is not a finite number."""
+    return min(max(factor, low), high) if np.isfinite(factor) else 1.0
 
 
 def _malloc_trim() -> Callable[[int], int] | None:
@@ -110,7 +117,8 @@ class KokoroModel:
         speed : float
             Rate factor; 1.0 is the model's natural pace.
         pitch : float
-            Factor on the predicted F0 curve (1.0 = the style's own pitch). Needs the graph's
+            Factor on the predicted F0 curve (1.0 = the style's own pitch; callers keep it within
+            ``MIN_PITCH``–``MAX_PITCH``). Needs the graph's
             ``pitch`` input (:mod:`~voxclone.engines.kokoro.graph`), which :meth:`from_cache` models
             have.
 

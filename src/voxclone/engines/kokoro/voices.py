@@ -11,10 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from voxclone.engines.base import VoiceInfo
+from voxclone.engines.kokoro.profile import PROFILE_VERSION
 from voxclone.errors import NotFound
 from voxclone.voices.profile import VoiceProfile
 
-PROFILE_VERSION = 1
 DEFAULT_LANGUAGE = "en-us"
 
 

@@ -1,57 +1,20 @@
-"""Voice cloning for the Kokoro engine: enrollment, the post-synthesis timbre stage, self-check.
+"""Voice cloning for the Kokoro engine (method ``anchors+knn+pitch-v4``, profile version 2).
 
-- :func:`enroll` turns a prepared reference into a ``kokoro`` version-1 profile in well under a
-  second (no synthesis): a style blended from the committed anchor table plus the settings of the
-  post-synthesis stage.
-- :func:`postprocess` is applied by the engine to every synthesized chunk: the content-matched,
-  time-varying envelope transfer toward the reference's frames (``knn_*`` tensors, see
-  :mod:`~voxclone.engines.kokoro.cloning.envelope`); profiles enrolled before it (``eq`` but no
-  ``knn_*``) get the global envelope correction as a linear-phase filter instead. WORLD pitch
-  mapping and formant warp run only when a profile asks for them. Chunk-local, stateless;
-  built-in profiles (none of these tensors) pass through unchanged.
-- :func:`similarity` is the 0–1 self-check stored with a clone.
+- :class:`KokoroCloner` is the part the engine is built with: :meth:`~KokoroCloner.enroll` turns a
+  prepared reference into a profile in well under a second (no synthesis): a style blended from the
+  committed anchor table, a pitch factor for the model, and the reference's frames;
+  :meth:`~KokoroCloner.postprocess` is applied by the engine to every synthesized chunk of a clone:
+  the content-matched, time-varying envelope transfer toward those frames
+  (:mod:`~voxclone.engines.kokoro.cloning.envelope`). Built-in voices pass through unchanged.
+- :func:`similarity` is the 0–1 self-check stored with a clone (``KokoroEngine.similarity``).
+
+The method, its measured ceiling and what was tried and dropped: ``docs/cloning.md``.
 """
 
 from __future__ import annotations
 
-import numpy as np
-
-from voxclone.engines.kokoro.cloning.enrollment import enroll
-from voxclone.engines.kokoro.cloning.envelope import has_frames, transfer
+from voxclone.engines.kokoro.cloning.cloner import KokoroCloner, cloner_of
+from voxclone.engines.kokoro.cloning.enrollment import METHOD
 from voxclone.engines.kokoro.cloning.selfcheck import similarity
-from voxclone.engines.kokoro.cloning.timbre import MIN_SAMPLES, convert, limit_peak, post_tensors
-from voxclone.voices.profile import VoiceProfile
 
-__all__ = ["enroll", "postprocess", "similarity"]
-
-
-def postprocess(audio: np.ndarray, profile: VoiceProfile, sample_rate: int) -> np.ndarray:
-    """Move one synthesized chunk toward the cloned speaker's pitch and timbre.
-
-    Parameters
-    ----------
-    audio : numpy.ndarray
-        float32 mono chunk in [-1, 1] as the model produced it.
-    profile : VoiceProfile
-        The voice it was rendered with.
-    sample_rate : int
-        Rate of ``audio`` in Hz.
-
-    Returns
-    -------
-    numpy.ndarray
-        float32 audio of the same length (``audio`` itself for profiles without post-stage data).
-    """
-    params = post_tensors(profile.tensors)
-    if not has_frames(profile.tensors):
-        if params is None:
-            return audio
-        f0_map, warp, eq = params
-        return convert(audio, sample_rate, f0_map, warp, eq)
-    if audio.size < MIN_SAMPLES or not np.any(audio):
-        return audio
-    x = audio
-    if params is not None:  # pitch / formant mapping only (the transfer replaces the global EQ)
-        f0_map, warp, _ = params
-        x = convert(audio, sample_rate, f0_map, warp, np.zeros(0))
-    return limit_peak(transfer(x, sample_rate, profile.tensors))
+__all__ = ["METHOD", "KokoroCloner", "cloner_of", "similarity"]

@@ -13,22 +13,8 @@ short-time Fourier gain at the output rate. Kokoro's phase and excitation are ke
 re-synthesised. The stage reads only the chunk and the profile, so it is chunk-local and
 deterministic, and it is language-blind. Cost: about 1.5 % of real time on one core.
 
-Settings were chosen with the runtime d-vector on the 50 usable single-utterance LibriSpeech
-speakers of ``speech-dev`` (first 55 % as reference, cosine of two rendered sentences against the
-held-out rest; the engine's own chunking): raw style 0.487, global EQ (``anchors+eq-v1``) 0.546,
-this transfer 0.661 (k=2). Strength 0.5/0.8/1.0 at k=4: 0.564/0.594/0.602 (then, with the
-30-cepstra lifter, 30 dB silence floor and ±2-frame key context, strength 0.8/1.0: 0.634/0.651; k
-2/4/6: 0.661/0.651/0.643; k=3 0.655; distance-weighted means, weights ``exp(-(d-d0)/(t*d0))`` over
-the k nearest squared key distances ``d``: k=8 t=0.2/0.5 0.646/0.640, k=4 t=0.2/0.1/0.05
-0.655/0.658/0.661, ``(d0/d)**2`` at k=8 0.640, so no better than k=2's plain mean; gain smoothing
-3/5/7 frames 0.653/0.651/0.648). Matching with the whole sentence's statistics instead of the
-chunk's: same (0.614 vs 0.615). Closer to frame copying scores higher on the d-vector but costs
-intelligibility (bench/cloning.py, 5 speakers x 5 sentences, WER; style alone 1.9 %): k=4 3.5 %,
-k=2 4.0 %, k=1 with a ±17 dB clip and 30 ms smoothing 12.8 %; so k=4. After the G2P fix (8
-sentences, style alone 1.03 %): k=4 1.55 %, k=2 1.72 % (bench d-vector 0.516 -> 0.527); so k=2.
-Also measured and dropped (51 dev speakers, 1200-anchor table): vocal-tract-length normalised keys
-(the chunk's cepstra on a piecewise-linearly warped mel scale, the best of 7 warps 0.88-1.12 by
-mean nearest-neighbour distance) -0.008 cosine, men and women alike.
+Settings (k, strength, clip, smoothing, lifter, key context) were chosen on the dev set; what was
+measured and dropped is in ``docs/cloning.md``.
 """
 
 from __future__ import annotations
@@ -47,9 +33,9 @@ HOP = 160  # 10 ms
 N_MELS = 60
 F_MIN = 50.0
 F_MAX = 7800.0
-N_ENV_CEPS = 30  # cepstral lifter of the envelope (c0..c29 kept; 20: -0.019, 40: +0.002 cosine)
+N_ENV_CEPS = 30  # cepstral lifter of the envelope (c0..c29 kept)
 KEY_CEPS = slice(1, 20)  # matching key: c1..c19
-KEY_CONTEXT = 2  # also stack the keys of frames +-KEY_CONTEXT (0: the frame alone)
+KEY_CONTEXT = 2  # the keys of frames -KEY_CONTEXT and +KEY_CONTEXT are stacked with the frame's
 SILENCE_DB = 30.0  # frames this far below the 95th-percentile frame power are silence
 VOICED_CORR = 0.6  # normalised autocorrelation peak above which a frame counts as voiced
 F0_RANGE = (60.0, 450.0)
@@ -82,25 +68,8 @@ class TransferSettings:
     limit: float = 3.0
     smooth_frames: int = 5
 
-    @classmethod
-    def from_tensors(cls, tensors: dict[str, np.ndarray]) -> TransferSettings:
-        """Settings from an optional profile tensor ``knn_settings`` ``[strength, k, limit, smooth]``.
 
-        Enrollment does not write it (the defaults apply, and improve with the code); it lets a
-        profile or a benchmark variant pin other settings. Out-of-range values are clipped.
-        """
-        raw = tensors.get("knn_settings")
-        if raw is None:
-            return cls()
-        v = np.asarray(raw, np.float64).ravel()
-        if v.size < 4 or not np.all(np.isfinite(v[:4])):
-            return cls()
-        return cls(
-            strength=float(np.clip(v[0], 0.0, 2.0)),
-            k=int(np.clip(round(v[1]), 1, 32)),
-            limit=float(np.clip(v[2], 0.0, 6.0)),
-            smooth_frames=int(np.clip(round(v[3]), 1, 31)) | 1,
-        )
+DEFAULT_SETTINGS = TransferSettings()
 
 
 def _mel_matrix() -> np.ndarray:
@@ -111,7 +80,7 @@ def _mel_matrix() -> np.ndarray:
     lo, ce, hi = hz[:-2, None], hz[1:-1, None], hz[2:, None]
     up = (freqs[None, :] - lo) / (ce - lo)
     down = (hi - freqs[None, :]) / (hi - ce)
-    return np.maximum(0.0, np.minimum(up, down))
+    return np.asarray(np.maximum(0.0, np.minimum(up, down)), np.float64)
 
 
 def mel_centres() -> np.ndarray:
@@ -123,7 +92,7 @@ def _dct_matrix(n: int) -> np.ndarray:
     """Orthonormal DCT-II matrix ``[n, n]`` (rows are cepstral basis vectors)."""
     k = np.arange(n)[:, None]
     i = np.arange(n)[None, :]
-    m = np.cos(np.pi * k * (2 * i + 1) / (2 * n)) * np.sqrt(2.0 / n)
+    m = np.asarray(np.cos(np.pi * k * (2 * i + 1) / (2 * n)) * np.sqrt(2.0 / n), np.float64)
     m[0] /= np.sqrt(2.0)
     return m
 
@@ -135,11 +104,22 @@ def _window() -> np.ndarray:
     return window
 
 
-_MEL = _mel_matrix()
-_DCT = _dct_matrix(N_MELS)
-_WINDOW = _window()
-_WIN_AC = np.fft.irfft(np.abs(np.fft.rfft(_WINDOW)) ** 2)
-_WIN_AC = np.maximum(_WIN_AC / _WIN_AC[0], 0.05)
+def _window_autocorrelation() -> np.ndarray:
+    """The analysis window's normalised autocorrelation, floored at 0.05 (voicing's lag weights)."""
+    ac = np.fft.irfft(np.abs(np.fft.rfft(_window())) ** 2)
+    return np.asarray(np.maximum(ac / ac[0], 0.05), np.float64)
+
+
+def _constant(a: np.ndarray) -> np.ndarray:
+    a.setflags(write=False)
+    return a
+
+
+# constant analysis matrices (computed once at import, read-only)
+_MEL = _constant(_mel_matrix())
+_DCT = _constant(_dct_matrix(N_MELS))
+_WINDOW = _constant(_window())
+_WIN_AC = _constant(_window_autocorrelation())
 
 
 @dataclass(frozen=True)
@@ -200,8 +180,7 @@ def reference_frames(audio: np.ndarray, sample_rate: int) -> dict[str, np.ndarra
     Returns
     -------
     dict
-        ``knn_keys`` float16 ``[N, 57]`` (speaker-normalised keys, ``[N, 19]`` when
-        :data:`KEY_CONTEXT` is 0), ``knn_envelope`` float16
+        ``knn_keys`` float16 ``[N, 57]`` (speaker-normalised keys), ``knn_envelope`` float16
         ``[N, N_MELS]`` (natural-log envelope shapes), ``knn_voiced`` uint8 ``[N]``; ``N`` is at
         most :data:`MAX_REFERENCE_FRAMES` sounding frames (evenly spaced when there are more).
     """
@@ -222,26 +201,23 @@ FRAME_TENSORS = ("knn_keys", "knn_envelope", "knn_voiced")
 
 
 def has_frames(tensors: dict[str, np.ndarray]) -> bool:
-    """Whether a profile carries the transfer's reference frames (profiles before ``knn-v2`` do not)."""
+    """Whether a profile carries the transfer's reference frames (clones do, built-in voices do not)."""
     return all(name in tensors for name in FRAME_TENSORS)
 
 
-def _keys(fr: Frames, sel: np.ndarray, context: int | None = None) -> np.ndarray:
-    """Speaker-normalised matching keys of the frames ``sel`` (statistics over ``sel``).
+def _keys(fr: Frames, sel: np.ndarray) -> np.ndarray:
+    """Speaker-normalised matching keys ``[len(sel), 57]`` of the frames ``sel`` (statistics over ``sel``).
 
-    ``context`` (default :data:`KEY_CONTEXT`) frames either side are stacked when positive.
+    Each key stacks the normalised c1..c19 of frames ``-KEY_CONTEXT``, ``0`` and ``+KEY_CONTEXT``.
     """
-    context = KEY_CONTEXT if context is None else context
     c = fr.cepstrum[:, KEY_CEPS]
     mean = c[sel].mean(axis=0) if sel.size else 0.0
     std = (c[sel].std(axis=0) if sel.size else 1.0) + 1e-3
     z = (c - mean) / std
-    if context <= 0:
-        out: np.ndarray = z[sel]
-        return out
     n = z.shape[0]
-    parts = [z[np.clip(sel + off, 0, n - 1)] for off in (-context, 0, context)]
-    return np.concatenate(parts, axis=1) / np.sqrt(3.0)
+    parts = [z[np.clip(sel + off, 0, n - 1)] for off in (-KEY_CONTEXT, 0, KEY_CONTEXT)]
+    out: np.ndarray = np.concatenate(parts, axis=1) / np.sqrt(3.0)
+    return out
 
 
 def target_gain(
@@ -258,15 +234,14 @@ def target_gain(
     n_ceps = KEY_CEPS.stop - KEY_CEPS.start
     usable = (
         ref_keys.ndim == 2
-        and ref_keys.shape[1] in (n_ceps, 3 * n_ceps)
+        and ref_keys.shape[1] == 3 * n_ceps
         and ref_env.shape == (ref_keys.shape[0], N_MELS)
         and ref_voiced.shape == (ref_keys.shape[0],)
         and ref_keys.shape[0] >= settings.k
     )
     if sel.size < MIN_CHUNK_FRAMES or not usable:
         return None
-    # frames stored without context (19 values) are matched without context
-    keys = _keys(source, sel, None if ref_keys.shape[1] == 3 * n_ceps else 0).astype(np.float32)
+    keys = _keys(source, sel).astype(np.float32)
     d = (keys**2).sum(1)[:, None] + (ref_keys**2).sum(1)[None, :] - 2.0 * keys @ ref_keys.T
     mismatch = source.voiced[sel][:, None] != ref_voiced[None, :]
     d = d + np.where(mismatch, 1e6, 0.0)
@@ -288,7 +263,7 @@ def transfer(
     audio: np.ndarray,
     sample_rate: int,
     tensors: dict[str, np.ndarray],
-    settings: TransferSettings | None = None,
+    settings: TransferSettings = DEFAULT_SETTINGS,
 ) -> np.ndarray:
     """Apply the content-matched envelope transfer to one chunk.
 
@@ -301,7 +276,7 @@ def transfer(
     tensors : dict
         Profile tensors holding ``knn_keys``, ``knn_envelope`` and ``knn_voiced``.
     settings : TransferSettings, optional
-        Strength, neighbours, clip and smoothing (defaults when omitted).
+        Strength, neighbours, clip and smoothing (the shipped settings when omitted).
 
     Returns
     -------
@@ -310,11 +285,10 @@ def transfer(
     """
     from scipy.signal import istft, stft
 
-    s = settings or TransferSettings.from_tensors(tensors)
     x = np.asarray(audio, np.float64)
     fr = analyse(resample(np.asarray(audio, np.float32), sample_rate, RATE))
-    gain = target_gain(fr, tensors, s)
-    if gain is None or s.strength <= 0.0:
+    gain = target_gain(fr, tensors, settings)
+    if gain is None or settings.strength <= 0.0:
         return x
     nper = round(STFT_SECONDS * sample_rate)
     nper += nper % 2
@@ -345,3 +319,11 @@ def _interp(x: np.ndarray, y: np.ndarray, x_new: np.ndarray, *, axis: int) -> np
     f = interp1d(x, y, axis=axis, bounds_error=False, fill_value=(first, last), assume_sorted=True)
     out: np.ndarray = f(x_new)
     return out
+
+
+def limit_peak(out: np.ndarray) -> np.ndarray:
+    """float32 copy of ``out`` scaled down so that its peak is at most 0.99."""
+    peak = float(np.max(np.abs(out))) if out.size else 0.0
+    if peak > 0.99:
+        out = out * (0.99 / peak)
+    return np.asarray(out, np.float32)

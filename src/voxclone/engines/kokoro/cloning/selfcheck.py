@@ -47,7 +47,7 @@ def similarity(engine: Any, profile: VoiceProfile, reference_audio: np.ndarray, 
     float
         Identity in [0, 1]: 0 sounds like a stranger, 1 like another recording of the speaker.
     """
-    from voxclone.engines.kokoro.cloning.enrollment import context
+    from voxclone.engines.kokoro.cloning.cloner import cloner_of as context
     from voxclone.engines.kokoro.cloning.envelope import reference_frames
 
     encoder = context(engine).encoder
