@@ -9,13 +9,15 @@ same audio, alone or concurrently.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from voxclone.audio.speaker import SpeakerEncoder
-from voxclone.engines.base import Engine, VoiceInfo
+from voxclone.audio.tempo import change_tempo, split_speed
+from voxclone.engines.base import Capabilities, Engine, Limits, Utterance, VoiceInfo
 from voxclone.engines.kokoro import assets, profile, voices
 from voxclone.engines.kokoro.cloning import KokoroCloner, cloner_of, selfcheck
 from voxclone.engines.kokoro.frontend import KokoroFrontend, Prepared
@@ -31,6 +33,7 @@ from voxclone.engines.kokoro.model import (
 )
 from voxclone.errors import InvalidRequest
 from voxclone.text import LANGUAGES
+from voxclone.text.languages import ALIASES
 from voxclone.voices.profile import VoiceProfile
 
 if TYPE_CHECKING:
@@ -40,6 +43,15 @@ MIN_SPEED = 0.5
 MAX_SPEED = 2.0
 
 Post = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A validated request: normalised text, the voice's style table and its post-stage."""
+
+    prepared: Prepared
+    styles: np.ndarray
+    post: Post | None
 
 
 class KokoroEngine(Engine):
@@ -60,6 +72,8 @@ class KokoroEngine(Engine):
     name = "kokoro"
     sample_rate = SAMPLE_RATE
     profile_version = profile.PROFILE_VERSION
+    # 0.5-2.0 is rendered by the model's duration predictor, the rest by pitch-preserving WSOLA.
+    limits = Limits(min_speed=0.25, max_speed=4.0)
 
     def __init__(
         self,
@@ -72,6 +86,9 @@ class KokoroEngine(Engine):
         self.frontend = frontend or KokoroFrontend(model.vocab)
         self._packs = assets.voice_packs()
         self._cloner = cloner
+        self.capabilities = Capabilities(
+            cloning=cloner is not None, self_check=cloner is not None, timestamps=False, streaming="phrase"
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> KokoroEngine:
@@ -106,6 +123,9 @@ class KokoroEngine(Engine):
     def languages(self) -> tuple[str, ...]:
         return tuple(LANGUAGES)
 
+    def language_aliases(self) -> Mapping[str, str]:
+        return ALIASES
+
     def builtin_voices(self) -> list[VoiceInfo]:
         return [v.info() for v in voices.BUILTIN_VOICES]
 
@@ -139,6 +159,10 @@ class KokoroEngine(Engine):
         """
         return cloner_of(self).enroll(audio, sample_rate)
 
+    def self_check(self, profile: VoiceProfile, reference: np.ndarray, sample_rate: int) -> float | None:
+        """The calibrated self-check of a new clone (see :meth:`similarity`)."""
+        return round(float(self.similarity(profile, reference, sample_rate)), 4)
+
     def similarity(self, voice: VoiceProfile, reference_audio: np.ndarray, sample_rate: int) -> float:
         """Self-check of a clone against its prepared reference, 0 (a stranger) to 1 (the speaker).
 
@@ -153,35 +177,40 @@ class KokoroEngine(Engine):
 
     # -- synthesis ----------------------------------------------------------------------------
 
-    def synthesize(
-        self,
-        text: str,
-        voice: VoiceProfile,
-        *,
-        language: str | None = None,
-        speed: float = 1.0,
-    ) -> Iterator[np.ndarray]:
-        """Yield float32 24 kHz chunks; input is validated before the first chunk is asked for.
-
-        ``speed`` is multiplied by the voice's own pace (``meta["pace"]``, set by some built-in
-        voices; 1.0 otherwise).
+    def _plan(self, text: str, voice: VoiceProfile, language: str | None) -> _Plan:
+        """Check the voice and normalise the text (cheap; no inference).
 
         Raises
         ------
         InvalidRequest
-            ``empty_text``, ``unsupported_language``, ``invalid_speed`` (outside 0.5–2.0) or
-            ``incompatible_voice`` (a profile from another engine or a newer version).
+            ``empty_text`` (nothing speakable) or ``incompatible_voice`` (a profile from another
+            engine or a newer version).
         ProfileOutdated
             ``voice_outdated``: a Kokoro profile of an older version (see :meth:`check_profile`).
         Unprocessable
             ``cloning_unavailable``: a clone, and this engine was built without a cloner.
         """
-        _check_speed(speed)
         self.check_profile(voice)
-        styles = profile.style_table(voice)
-        post = self._post_stage(voice)
-        prepared = self.frontend.prepare(text, language=language)
-        return self._stream(prepared, styles, voice, speed, post)
+        return _Plan(
+            prepared=self.frontend.prepare(text, language=language),
+            styles=profile.style_table(voice),
+            post=self._post_stage(voice),
+        )
+
+    def stream(self, utterance: Utterance) -> Iterator[np.ndarray]:
+        """Yield float32 24 kHz chunks, one phrase or sentence each, with the pause before it.
+
+        ``speed`` is multiplied by the voice's own pace (``meta["pace"]``, set by some built-in
+        voices); the model renders 0.5–2.0 itself and WSOLA stretches each chunk for the rest.
+        """
+        plan = utterance.plan
+        if not isinstance(plan, _Plan):
+            raise TypeError("stream() takes an Utterance made by this engine's prepare()")
+        native, tempo = split_speed(utterance.speed, native=(MIN_SPEED, MAX_SPEED))
+        for audio in self._stream(plan.prepared, plan.styles, utterance.voice, native, plan.post):
+            if abs(tempo - 1.0) > 1e-6 and audio.size:
+                audio = change_tempo(audio, self.sample_rate, tempo)
+            yield audio
 
     def _post_stage(self, voice: VoiceProfile) -> Post | None:
         """The cloner's per-chunk stage for a clone; ``None`` for built-in voices."""

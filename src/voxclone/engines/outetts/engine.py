@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from voxclone.engines.base import Engine, VoiceInfo
+from voxclone.audio.tempo import change_tempo
+from voxclone.engines.base import Capabilities, Engine, Limits, Utterance, VoiceInfo
 from voxclone.engines.outetts import prompt as P
 from voxclone.engines.outetts.aligner import WhisperAligner, spread_transcript
 from voxclone.engines.outetts.backend import LMBackend, generate_tokens
@@ -105,6 +106,10 @@ class OuteTTSEngine(Engine):
 
     name = "outetts"
     sample_rate = SAMPLE_RATE
+    # The model has no rate control: every speed other than 1.0 is one WSOLA stretch per text chunk.
+    limits = Limits(min_speed=0.25, max_speed=4.0)
+    # Word timings would need the codes' word wrappers mapped back to the text: not yet.
+    capabilities = Capabilities(cloning=True, self_check=False, timestamps=False, streaming="frames")
 
     def __init__(
         self,
@@ -262,25 +267,29 @@ class OuteTTSEngine(Engine):
                 )
             yield ids, min(room, self.max_new_tokens or room)
 
-    def synthesize(
-        self, text: str, voice: VoiceProfile, *, language: str | None = None, speed: float = 1.0
-    ) -> Iterator[np.ndarray]:
+    def _plan(self, text: str, voice: VoiceProfile, language: str | None) -> dict[str, Any]:
+        """The voice's speaker dict (``incompatible_voice`` / ``invalid_profile`` when unusable);
+        ``empty_text`` when the text has no words to speak."""
         speaker = profile_to_speaker(voice)
-        for n, (ids, budget) in enumerate(self.iter_plan(text, speaker)):
+        if not chunk_text(text):
+            raise InvalidRequest("text is empty; send at least one word to speak", code="empty_text")
+        return speaker
+
+    def stream(self, utterance: Utterance) -> Iterator[np.ndarray]:
+        """Audio frames as tokens are decoded; at a speed other than 1.0, one stretched block per
+        text chunk (the stretch needs the chunk whole)."""
+        speaker = utterance.plan
+        if not isinstance(speaker, dict):
+            raise TypeError("stream() takes an Utterance made by this engine's prepare()")
+        speed = utterance.speed
+        for n, (ids, budget) in enumerate(self.iter_plan(utterance.text, speaker)):
             chunks = self._stream_chunk(ids, budget, seed=self.seed + n)
             if speed == 1.0:
                 yield from chunks
                 continue
-            try:
-                from voxclone.audio.tempo import change_tempo  # speed changes whole text chunks
-            except ImportError as e:
-                raise InvalidRequest(
-                    "this server cannot change the OuteTTS speaking rate; use speed 1.0",
-                    code="unsupported_speed",
-                ) from e
             parts = list(chunks)
             if parts:
-                yield change_tempo(np.concatenate(parts), SAMPLE_RATE, speed).astype(np.float32)
+                yield change_tempo(np.concatenate(parts), SAMPLE_RATE, speed)
 
     def _stream_chunk(self, ids: list[int], budget: int, *, seed: int) -> Iterator[np.ndarray]:
         """Audio of one text chunk, streamed; 15 ms fades at its ends (as OuteTTS' decoder applies)."""
