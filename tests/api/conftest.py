@@ -31,6 +31,7 @@ class FakeEngine(Engine):
 
     def __init__(self, *, delay_s: float = 0.0):
         self.delay_s = delay_s
+        self.started = 0  # synthesize() calls that began working
         self.chunks_made = 0
         self.closed_early = 0
         self.lock = threading.Lock()
@@ -62,6 +63,8 @@ class FakeEngine(Engine):
         t = np.arange(n, dtype=np.float32) / SR
         words = text.split()
         done = 0
+        with self.lock:
+            self.started += 1
         try:
             for _ in words:
                 if self.delay_s:

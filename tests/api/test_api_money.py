@@ -6,8 +6,10 @@ clients are real HTTP clients that time out, race each other or lose their serve
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from voxclone.service.accounts import AccountService
 from voxclone.settings import Settings
@@ -58,6 +61,70 @@ def _settled_account(url: str, headers: dict[str, str]) -> dict[str, Any]:
     """The account once no request holds credits (a server settles just after its last byte)."""
     _wait_for(lambda: Decimal(_account(url, headers)["held"]) == 0, what="the holds to be settled")
     return _account(url, headers)
+
+
+# ------------------------------------------------------------------------ 1. abandoned requests
+
+
+def _abandon(
+    url: str, path: str, body: dict[str, Any], headers: dict[str, str], *, when: Callable[[], bool]
+) -> None:
+    """Send a request on a raw socket and close the connection once ``when()`` holds."""
+    host, port = url.removeprefix("http://").split(":")
+    data = json.dumps(body).encode()
+    head = [f"POST {path} HTTP/1.1", f"Host: {host}", "Content-Type: application/json"]
+    head += [f"Content-Length: {len(data)}", *(f"{k}: {v}" for k, v in headers.items()), "", ""]
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        sock.sendall("\r\n".join(head).encode() + data)
+        _wait_for(when, what="the server to start working")
+
+
+def test_abandoned_whole_file_stops_frees_its_worker_and_bills_nothing(make_live: Any) -> None:
+    live = make_live(delay_s=0.02, synthesis_workers=1, queue_size=0)
+    url, services, engine = live.urls[0], live.services[0], live.engines[0]
+    account_id, headers = live.new_account("1")
+    body = {"text": "word " * 400, "voice_id": "fa_low"}  # 40 s of audio, 8 s of work
+    _abandon(url, "/api/v1/tts_non_stream", body, headers, when=lambda: engine.chunks_made >= 3)
+    _wait_for(lambda: engine.closed_early == 1, what="synthesis to stop after the client left")
+    _wait_for(lambda: services.pool.in_flight == 0, what="the worker slot to be released")
+    assert engine.chunks_made < 400
+    # the only worker is free again: the next request is served, not refused with 503
+    r = httpx.post(
+        f"{url}/api/v1/tts_non_stream", json={"text": "one two", "voice_id": "fa_low"}, headers=headers
+    )
+    assert r.status_code == 200, r.text
+    data = _settled_account(url, headers)
+    speech = _ledger_speech(services.db, account_id)
+    assert [e.audio_ms for e in speech] == [200]  # the abandoned file cost nothing
+    assert Decimal(data["balance"]) == Decimal("1") - Decimal("0.0002")
+    assert data["available"] == data["balance"]
+
+
+STREAMS = {
+    "tts_stream": (
+        "/api/v1/tts_stream",
+        {"text": "word " * 50, "voice_id": "fa_low", "response_format": "pcm"},
+    ),
+    "openai": ("/v1/audio/speech", {"model": "tts-1", "input": "word " * 50, "voice": "fa_low"}),
+    "openai_sse": (
+        "/v1/audio/speech",
+        {"model": "tts-1", "input": "word " * 50, "voice": "fa_low", "stream_format": "sse"},
+    ),
+}
+
+
+@pytest.mark.parametrize("route", sorted(STREAMS))
+def test_stream_abandoned_before_its_headers_frees_the_worker(make_live: Any, route: str) -> None:
+    live = make_live(delay_s=1.0, synthesis_workers=1, queue_size=0)
+    url, services, engine = live.urls[0], live.services[0], live.engines[0]
+    account_id, headers = live.new_account("1")
+    path, body = STREAMS[route]
+    _abandon(url, path, body, headers, when=lambda: engine.started == 1)  # first chunk under way
+    _wait_for(lambda: services.pool.in_flight == 0, what="the worker slot to be released")
+    _wait_for(lambda: engine.closed_early == 1, what="synthesis to stop")
+    assert engine.chunks_made <= 2
+    _settled_account(url, headers)
+    assert _ledger_speech(services.db, account_id) == []  # no byte reached the client
 
 
 # ------------------------------------------------------------------------ 2. concurrent spending
