@@ -33,6 +33,12 @@ class Settings(BaseSettings):
     clone_cost: Decimal = Decimal("0.025")
     cost_per_second: Decimal = Decimal("0.001")
     initial_credits: Decimal = Decimal("10")
+    hold_timeout_s: int = Field(
+        default=300,
+        ge=1,
+        description="seconds after which a credit hold its server stopped refreshing (a crashed replica) "
+        "is settled by another server to the audio it had delivered",
+    )
 
     def resolved_workers(self) -> int:
         """Synthesis jobs run at once: the configured number, else one per two cores (at least 1)."""

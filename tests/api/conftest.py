@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +31,7 @@ class FakeEngine(Engine):
 
     def __init__(self, *, delay_s: float = 0.0):
         self.delay_s = delay_s
+        self.started = 0  # synthesize() calls that began working
         self.chunks_made = 0
         self.closed_early = 0
         self.lock = threading.Lock()
@@ -61,6 +63,8 @@ class FakeEngine(Engine):
         t = np.arange(n, dtype=np.float32) / SR
         words = text.split()
         done = 0
+        with self.lock:
+            self.started += 1
         try:
             for _ in words:
                 if self.delay_s:
@@ -112,3 +116,41 @@ def make_harness(make_settings: Callable[..., Settings]) -> Iterator[Callable[..
 @pytest.fixture
 def harness(make_harness: Callable[..., Harness]) -> Harness:
     return make_harness()
+
+
+@dataclass
+class Live:
+    """Replicas of the app (one database) served by uvicorn on loopback ports."""
+
+    urls: list[str]
+    services: list[Services]
+    engines: list[FakeEngine]
+
+    def new_account(self, credits: str = "10") -> tuple[str, dict[str, str]]:
+        """``(account_id, headers)`` of a fresh account holding ``credits``."""
+        ref, key = self.services[0].accounts.create_key(credits=credits)
+        return ref.id, {"Authorization": f"Bearer {key}"}
+
+
+@pytest.fixture
+def make_live(make_settings: Callable[..., Settings]) -> Iterator[Callable[..., Live]]:
+    """Serve the app over real sockets: ``make_live(replicas=2, delay_s=..., **settings)``.
+
+    Replicas share the database (and, on SQLite, the data folder) like several server processes.
+    """
+    from live_http import serve_in_thread
+
+    with ExitStack() as stack:
+
+        def make(*, replicas: int = 1, delay_s: float = 0.0, **overrides: Any) -> Live:
+            live = Live(urls=[], services=[], engines=[])
+            settings = make_settings(**overrides)
+            for _ in range(replicas):
+                engine = FakeEngine(delay_s=delay_s)
+                app = create_app(settings, engine=engine)
+                live.urls.append(stack.enter_context(serve_in_thread(app)))
+                live.services.append(app.state.services)
+                live.engines.append(engine)
+            return live
+
+        yield make

@@ -76,6 +76,28 @@ async def test_stream_matches_render_and_charges_exactly(services: Services, kok
     assert [e.amount_micro for e in speech] == [-expected_ms, -expected_ms]
     assert balance == sum(e.amount_micro for e in entries) == 1_000_000 - 2 * expected_ms
     assert services.pool.in_flight == 0
+    assert services.accounts.summary(account_id=account.id).held_micro == 0
+
+
+async def test_a_stream_closed_early_charges_only_what_it_yielded(
+    services: Services, kokoro_engine: Any
+) -> None:
+    account = _account(services, "1")
+    voice = kokoro_engine.builtin_voices()[0].voice_id
+    text = "Good morning. The weather is fine today. We will walk to the river and back."
+    request = SpeechRequest(text=text, voice_id=voice, format="pcm")
+    job = await asyncio.to_thread(services.speech.prepare, account=account, request=request)
+    assert services.accounts.summary(account_id=account.id).held_micro > 0
+    chunks = services.speech.stream(job)
+    first = await anext(chunks)
+    await anext(chunks)  # asking for more confirms the first chunk was delivered
+    await chunks.aclose()  # the client went away before taking the second one
+    with services.db.sessions() as session:
+        speech = [e for e in repo.ledger_entries(session, account_id=account.id) if e.kind == "speech"]
+    assert [e.audio_ms for e in speech] == [round(len(first) / 2 * 1000 / 24000)]
+    summary = services.accounts.summary(account_id=account.id)
+    assert summary.held_micro == 0 and summary.balance_micro == 1_000_000 - speech[0].audio_ms
+    assert services.pool.in_flight == 0
 
 
 def test_refusals_happen_before_work(services: Services, kokoro_engine: Any) -> None:

@@ -16,13 +16,21 @@ from voxclone.store import repositories as repo
 from voxclone.store.db import current_revision, migrate, open_database
 from voxclone.store.ids import is_ulid_id, new_id
 
-TABLES = {"accounts", "api_keys", "ledger_entries", "voice_clones", "idempotency_keys", "blobs"}
+TABLES = {
+    "accounts",
+    "api_keys",
+    "ledger_entries",
+    "voice_clones",
+    "idempotency_keys",
+    "blobs",
+    "credit_holds",
+}
 
 
 def test_migrations_create_and_upgrade_existing_database(make_settings: Callable[..., Settings]) -> None:
     settings = make_settings()
     db = open_database(settings)
-    assert current_revision(db.engine) == "0001"
+    assert current_revision(db.engine) == "0002"
     assert set(inspect(db.engine).get_table_names()) >= TABLES
     accounts = AccountService(db=db, settings=settings)
     ref, _ = accounts.create_key(account=f"keep-{new_id('t')}", credits="1.5")
@@ -50,6 +58,28 @@ def test_downgrade_then_upgrade(tmp_path: object) -> None:
     assert not TABLES & set(inspect(db.engine).get_table_names())
     migrate(db.engine)
     assert set(inspect(db.engine).get_table_names()) >= TABLES
+    db.close()
+
+
+def test_upgrade_from_0001_adds_credit_holds_and_keeps_the_ledger(tmp_path: object) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from voxclone.store.db import MIGRATIONS_DIR
+
+    settings = Settings(data_dir=tmp_path)  # type: ignore[arg-type]
+    db = open_database(settings)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with db.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0001")
+    assert "credit_holds" not in inspect(db.engine).get_table_names()
+    ref, _ = AccountService(db=db, settings=settings).create_key(credits="2")  # a 0001 database
+    migrate(db.engine)
+    assert current_revision(db.engine) == "0002"
+    summary = AccountService(db=db, settings=settings).summary(account_id=ref.id)
+    assert (summary.balance, summary.held, summary.available) == ("2.000000", "0.000000", "2.000000")
     db.close()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -52,12 +53,17 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         else:
             the_engine = engine
         services = await run_in_threadpool(lambda: Services.build(settings=settings, engine=the_engine))
+        # credits held by a server that died are charged for the audio it had delivered
+        await run_in_threadpool(lambda: services.holds.sweep(at_start=True))
+        upkeep = asyncio.create_task(services.holds.keep(), name="voxclone-credit-holds")
         app.state.services = services
         app.state.engine = the_engine
         try:
             yield
         finally:
             app.state.services = None
+            upkeep.cancel()
+            await asyncio.gather(upkeep, return_exceptions=True)
             services.close()
             if own_engine:
                 the_engine.close()

@@ -86,6 +86,8 @@ class AccountPublic(BaseModel):
     name: str
     created_at: str
     balance: str = Field(description="Exact decimal credits as a string, e.g. '9.975000'.")
+    held: str = Field(description="Credits reserved by speech in progress; settled to the audio delivered.")
+    available: str = Field(description="What new requests can spend: balance minus held.")
     usage: UsagePublic
     limits: dict[str, int]
     pricing: dict[str, str]

@@ -1,36 +1,167 @@
-"""Turn a prepared :class:`~voxclone.service.speech.SpeechJob` into an HTTP response."""
+"""Turn a prepared :class:`~voxclone.service.speech.SpeechJob` into an HTTP response.
+
+Both helpers own the job from then on: whatever happens (success, error, client gone before or
+after the headers, cancellation) its worker slot and its credit hold are released, and only audio
+that was sent is charged.
+
+A client that disconnects while nothing has been sent yet is noticed by racing the work against the
+ASGI ``receive()`` (the request body has been read by then, so the next message is
+``http.disconnect``): the work is cancelled at the next chunk boundary, the worker is freed and
+nothing is charged; the answer, which nobody will read, is a bodiless 499.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator
+import asyncio
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
 
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from voxclone.service.container import Services
-from voxclone.service.speech import SpeechJob
+from voxclone.service.speech import SpeechJob, SpeechService
+
+T = TypeVar("T")
+CLIENT_GONE = 499  # nginx's "client closed request": only ever seen in access logs
+_MAX_OTHER_MESSAGES = 64  # a server that keeps answering receive() with non-disconnect messages
 
 
-async def _chain(first: bytes, rest: AsyncGenerator[bytes, None]) -> AsyncIterator[bytes]:
+class _Gone(Exception):
+    """The client disconnected before the work finished (the work was cancelled)."""
+
+
+async def _disconnected(receive: Receive) -> bool:
+    """Wait for ``http.disconnect`` (True); False if the server sends other messages instead."""
+    for _ in range(_MAX_OTHER_MESSAGES):
+        if (await receive())["type"] == "http.disconnect":
+            return True
+    return False
+
+
+async def _unless_disconnected(work: Awaitable[T], receive: Receive) -> T:
+    """Await ``work``; if the client disconnects first, cancel it, wait for it and raise ``_Gone``."""
+    task: asyncio.Future[T] = asyncio.ensure_future(work)
+    watch: asyncio.Future[bool] = asyncio.ensure_future(_disconnected(receive))
     try:
-        yield first
-        async for data in rest:
-            yield data
+        racing: set[asyncio.Future[Any]] = {task, watch}
+        await asyncio.wait(racing, return_when=asyncio.FIRST_COMPLETED)
+        if not task.done() and not watch.cancelled() and watch.exception() is None and watch.result():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            raise _Gone
+        return await task
     finally:
-        await rest.aclose()
+        task.cancel()
+        watch.cancel()
+        await asyncio.gather(task, watch, return_exceptions=True)
 
 
-async def stream_job(services: Services, job: SpeechJob, *, headers: dict[str, str]) -> StreamingResponse:
+class _FileResponse(Response):
+    """A whole file, charged once it has been handed to the connection."""
+
+    def __init__(self, content: bytes, *, job: SpeechJob, speech: SpeechService, headers: dict[str, str]):
+        super().__init__(content, media_type=job.content_type, headers=headers)
+        self._job = job
+        self._speech = speech
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except BaseException:
+            await self._speech.close(self._job)  # not delivered: nothing charged
+            raise
+        self._job.delivered_samples = self._job.rendered_samples
+        await self._speech.settle(self._job)
+
+
+async def render_job(services: Services, job: SpeechJob, *, receive: Receive) -> Response:
+    """Render the whole file unless the client leaves first, and answer with it (exact sizes).
+
+    The file is charged once it has been sent; a client that left before gets a 499 nobody reads
+    and pays nothing.
+    """
+    speech = services.speech
+    try:
+        data = await _unless_disconnected(speech.render_file(job), receive)
+    except _Gone:
+        await speech.close(job)
+        return Response(status_code=CLIENT_GONE)
+    except BaseException:
+        await speech.close(job)
+        raise
+    seconds = job.rendered_samples / job.sample_rate
+    return _FileResponse(data, job=job, speech=speech, headers={"x-audio-seconds": f"{seconds:.3f}"})
+
+
+class _JobStreamingResponse(StreamingResponse):
+    """Streams ``layers[0]``; afterwards, however it ended (even if it never started), closes every
+    generator layer, outermost first, and settles the job."""
+
+    def __init__(
+        self,
+        layers: list[AsyncGenerator[Any, None]],
+        *,
+        job: SpeechJob,
+        speech: SpeechService,
+        media_type: str,
+        headers: dict[str, str],
+    ):
+        super().__init__(layers[0], media_type=media_type, headers=headers)
+        self._layers = layers
+        self._job = job
+        self._speech = speech
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            for layer in self._layers:
+                await layer.aclose()
+            await self._speech.close(self._job)
+
+
+async def _chain(first: bytes, rest: AsyncIterator[bytes]) -> AsyncGenerator[bytes, None]:
+    yield first
+    async for data in rest:
+        yield data
+
+
+async def stream_job(
+    services: Services,
+    job: SpeechJob,
+    *,
+    receive: Receive,
+    headers: dict[str, str],
+    media_type: str | None = None,
+    wrap: Callable[[AsyncIterator[bytes]], AsyncGenerator[Any, None]] | None = None,
+) -> Response:
     """Start synthesis and answer once the first bytes exist, so early errors keep their 4xx/5xx.
 
-    Synthesis stops when the client goes away (the generator is closed between chunks) and the
-    audio delivered until then is charged.
+    Synthesis stops when the client goes away (at the next chunk) and the audio delivered until
+    then is charged; a client gone before the first bytes pays nothing. ``wrap`` re-frames the
+    audio bytes (server-sent events).
     """
-    chunks = services.speech.stream(job)
+    speech = services.speech
+    chunks = speech.stream(job)
     try:
-        first = await anext(chunks)
+        first = await _unless_disconnected(anext(chunks), receive)
     except StopAsyncIteration:
         first = b""
+    except _Gone:
+        await chunks.aclose()
+        await speech.close(job)
+        return Response(status_code=CLIENT_GONE)
     except BaseException:
         await chunks.aclose()
+        await speech.close(job)
         raise
-    return StreamingResponse(_chain(first, chunks), media_type=job.content_type, headers=headers)
+    body = _chain(first, chunks)
+    layers = [wrap(body), body, chunks] if wrap is not None else [body, chunks]
+    return _JobStreamingResponse(
+        layers,
+        job=job,
+        speech=speech,
+        media_type=media_type or job.content_type,
+        headers=headers,
+    )

@@ -1,7 +1,8 @@
 """Accounts, API keys and credits.
 
 Keys are ``oute_`` + 43 URL-safe random characters; only their SHA-256 is stored, with a short
-prefix kept for display. The balance is the sum of the account's ledger, computed on demand.
+prefix kept for display. The balance is the sum of the account's ledger, computed on demand; the
+credits held by speech in progress (:mod:`voxclone.service.holds`) are reported next to it.
 """
 
 from __future__ import annotations
@@ -52,11 +53,22 @@ class AccountSummary:
     audio_ms: int
     clones_held: int
     active_keys: int
+    held_micro: int = 0
     limits: dict[str, int] = field(default_factory=dict)
 
     @property
     def balance(self) -> str:
         return format_credits(self.balance_micro)
+
+    @property
+    def held(self) -> str:
+        """Credits reserved by requests in progress (not yet charged)."""
+        return format_credits(self.held_micro)
+
+    @property
+    def available(self) -> str:
+        """What new requests can spend: balance minus held."""
+        return format_credits(self.balance_micro - self.held_micro)
 
 
 class AccountService:
@@ -155,7 +167,7 @@ class AccountService:
         return row
 
     def _summarize(self, session: Session, row: Account) -> AccountSummary:
-        balance, audio_ms, clones, keys = repo.account_totals(session, account_id=row.id)
+        balance, audio_ms, clones, keys, held = repo.account_totals(session, account_id=row.id)
         return AccountSummary(
             id=row.id,
             name=row.name,
@@ -164,6 +176,7 @@ class AccountService:
             audio_ms=audio_ms,
             clones_held=clones,
             active_keys=keys,
+            held_micro=held,
             limits={
                 "max_clones": self._settings.max_clones_per_account,
                 "max_text_chars": self._settings.max_text_chars,

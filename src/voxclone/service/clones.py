@@ -263,11 +263,14 @@ class CloneService:
 
     def _check_can_create(self, session: Any, account_id: str) -> None:
         cost = to_micro(self._settings.clone_cost)
-        balance = repo.balance_micro(session, account_id=account_id)
-        if balance < cost:
+        balance, held = repo.balance_and_held(session, account_id=account_id)
+        if balance - held < cost:
+            funds = f"the balance is {format_credits(balance)}"
+            if held:
+                funds += f", of which {format_credits(held)} is held by speech in progress"
             raise InsufficientCredits(
-                f"creating a voice clone costs {format_credits(cost)} credits; the balance is "
-                f"{format_credits(balance)}. Add credits with `voxclone admin add-credits`."
+                f"creating a voice clone costs {format_credits(cost)} credits; {funds}. "
+                "Add credits with `voxclone admin add-credits`."
             )
         limit = self._settings.max_clones_per_account
         if repo.count_clones(session, account_id=account_id) >= limit:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from voxclone.engines.base import Engine
 from voxclone.service.accounts import AccountService
 from voxclone.service.clones import CloneService
+from voxclone.service.holds import CreditHolds
 from voxclone.service.pool import SynthesisPool
 from voxclone.service.speech import SpeechService
 from voxclone.settings import Settings
@@ -21,6 +22,7 @@ class Services:
     pool: SynthesisPool
     accounts: AccountService
     clones: CloneService
+    holds: CreditHolds
     speech: SpeechService
 
     @classmethod
@@ -29,6 +31,9 @@ class Services:
         db = db or open_database(settings)
         pool = SynthesisPool(workers=settings.resolved_workers(), queue_size=settings.queue_size)
         clones = CloneService(db=db, engine=engine, pool=pool, settings=settings)
+        holds = CreditHolds(
+            db=db, cost_per_second=settings.cost_per_second, timeout_s=settings.hold_timeout_s
+        )
         return cls(
             settings=settings,
             engine=engine,
@@ -36,7 +41,10 @@ class Services:
             pool=pool,
             accounts=AccountService(db=db, settings=settings),
             clones=clones,
-            speech=SpeechService(db=db, engine=engine, pool=pool, clones=clones, settings=settings),
+            holds=holds,
+            speech=SpeechService(
+                db=db, engine=engine, pool=pool, clones=clones, holds=holds, settings=settings
+            ),
         )
 
     def close(self) -> None:

@@ -17,7 +17,7 @@ import itertools
 import math
 import queue
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
@@ -161,7 +161,7 @@ class SynthesisPool:
         finally:
             future.cancel()
 
-    async def iterate(self, slot: Slot, make_iter: Callable[[], Iterator[T]]) -> AsyncIterator[T]:
+    async def iterate(self, slot: Slot, make_iter: Callable[[], Iterator[T]]) -> AsyncGenerator[T, None]:
         """Run the iterator ``make_iter()`` on the workers and yield its items here as they come.
 
         Each item is produced by a separate job that re-queues itself behind the jobs already

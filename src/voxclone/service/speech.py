@@ -1,11 +1,22 @@
 """Speech synthesis for the OuteAI and OpenAI routes: validate, resolve the voice, run, charge.
 
-Billing rule (also in ``docs/errors.md``): a request is refused with 402 ``insufficient_credits``
-before any work when the balance is below the cost of its *minimal* audio, estimated as
-``max(1, len(text) / 20 / speed)`` seconds (20 characters per second is faster than natural
-speech, so the estimate rarely exceeds what is produced). Afterwards exactly the audio delivered
-is charged, 0.001 credits per second rounded to the millisecond, also when the client
-disconnects or generation fails midway; nothing delivered, nothing charged.
+Billing rule (also in ``docs/errors.md`` and the README): speech costs 0.001 credits per second of
+audio *delivered*, rounded to the millisecond, and an account never spends more than it has.
+
+* Before any work the request holds credits (:mod:`voxclone.service.holds`): a generous estimate
+  of its audio, ``len(text) / 8 / speed + 2`` seconds, bounded by what the account has
+  available (balance minus what its other requests in progress hold). When even the *minimal*
+  estimate, ``max(1, len(text) / 20 / speed)`` seconds, is not available, the request is refused
+  with 402 ``insufficient_credits`` and nothing is charged.
+* A stream grows its hold chunk by chunk when its audio outgrows it; when the account cannot pay
+  for the next chunk, the stream ends there. A whole file that outgrows what the account can pay
+  for is refused with 402 ``insufficient_credits`` and costs nothing.
+* At the end exactly the audio delivered is charged (one ``speech`` ledger row) and the hold is
+  released: streamed audio up to the last chunk sent, also when the client disconnects or
+  generation fails midway; a whole file only once it has been sent (a client that leaves before
+  gets nothing and pays nothing).
+* Each streamed chunk is recorded on the hold as it is delivered, so audio delivered before a crash
+  is charged when the hold is recovered (at most one chunk is lost).
 """
 
 from __future__ import annotations
@@ -13,25 +24,30 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncGenerator, Iterator
+from contextlib import aclosing
 from dataclasses import dataclass
+from functools import partial
 
+import anyio
 import numpy as np
 
 from voxclone.engines.base import Engine
-from voxclone.errors import InsufficientCredits, InvalidRequest, NotFound
+from voxclone.errors import InsufficientCredits, InvalidRequest, NotFound, Overloaded, ServiceError
 from voxclone.service.accounts import AccountRef
 from voxclone.service.clones import CloneService
-from voxclone.service.money import format_credits, samples_to_ms, speech_cost_micro
+from voxclone.service.holds import CreditHolds, Hold
+from voxclone.service.money import format_credits, samples_to_ms
 from voxclone.service.pool import Slot, SynthesisPool
 from voxclone.settings import Settings
-from voxclone.store import repositories as repo
 from voxclone.store.db import Database
 from voxclone.voices.profile import VoiceProfile
 
 log = logging.getLogger(__name__)
 
 FORMATS = ("wav", "mp3", "opus", "aac", "flac", "pcm")
-ESTIMATE_CHARS_PER_SECOND = 20
+ESTIMATE_CHARS_PER_SECOND = 20  # the minimal estimate: faster than natural speech
+HOLD_CHARS_PER_SECOND = 8  # the generous estimate held before synthesis: slower than natural speech
+HOLD_MARGIN_MS = 2000
 ENGINE_SPEED_RANGE = (0.5, 2.0)
 SPEED_RANGE = (0.25, 4.0)
 
@@ -49,16 +65,17 @@ class SpeechRequest:
 
 @dataclass
 class SpeechJob:
-    """A validated, paid-for-in-principle request holding its worker slot."""
+    """A validated request holding its worker slot and its credits until :meth:`SpeechService.settle`."""
 
     account: AccountRef
     request: SpeechRequest
     profile: VoiceProfile
     language: str | None
     slot: Slot
+    hold: Hold
     sample_rate: int
-    delivered_samples: int = 0
-    charged: bool = False
+    delivered_samples: int = 0  # samples the client received (what is charged)
+    rendered_samples: int = 0  # samples of a whole file rendered so far
 
     @property
     def content_type(self) -> str:
@@ -71,9 +88,17 @@ class SpeechService:
     """Turns validated requests into audio bytes on the worker pool and bills what was delivered."""
 
     def __init__(
-        self, *, db: Database, engine: Engine, pool: SynthesisPool, clones: CloneService, settings: Settings
+        self,
+        *,
+        db: Database,
+        engine: Engine,
+        pool: SynthesisPool,
+        clones: CloneService,
+        holds: CreditHolds,
+        settings: Settings,
     ):
         self._db = db
+        self._holds = holds
         self._engine = engine
         self._pool = pool
         self._clones = clones
@@ -81,7 +106,11 @@ class SpeechService:
         self._builtin = {v.voice_id for v in engine.builtin_voices()}
 
     def prepare(self, *, account: AccountRef, request: SpeechRequest) -> SpeechJob:
-        """Validate, resolve the voice, check credits and reserve a worker (blocking DB calls)."""
+        """Validate, resolve the voice, hold credits and reserve a worker (blocking DB calls).
+
+        The job must end in :meth:`stream`, :meth:`render` / :meth:`render_file` + :meth:`settle`,
+        or :meth:`close`, which release the worker and the credits.
+        """
         text = request.text.strip() if isinstance(request.text, str) else ""
         if not text:
             raise InvalidRequest("text must not be empty", code="empty_text")
@@ -104,8 +133,12 @@ class SpeechService:
             )
         language = self._language(request.language)
         profile = self._resolve_voice(account, request.voice_id)
-        self._check_credits(account, len(text), speed)
-        slot = self._pool.reserve()
+        hold = self._hold_credits(account, request.voice_id, len(text), speed)
+        try:
+            slot = self._pool.reserve()
+        except BaseException:
+            self._holds.settle(hold, delivered_ms=0)
+            raise
         req = SpeechRequest(text=text, voice_id=request.voice_id, format=fmt, speed=speed, language=language)
         return SpeechJob(
             account=account,
@@ -113,6 +146,7 @@ class SpeechService:
             profile=profile,
             language=language,
             slot=slot,
+            hold=hold,
             sample_rate=self._engine.sample_rate,
         )
 
@@ -143,16 +177,16 @@ class SpeechService:
             code="voice_not_found",
         )
 
-    def _check_credits(self, account: AccountRef, chars: int, speed: float) -> None:
-        estimate_ms = max(1000, int(chars * 1000 / ESTIMATE_CHARS_PER_SECOND / speed))
-        need = speech_cost_micro(audio_ms=estimate_ms, cost_per_second=self._settings.cost_per_second)
-        with self._db.sessions() as session:
-            balance = repo.balance_micro(session, account_id=account.id)
-        if balance < need:
-            raise InsufficientCredits(
-                f"this request needs at least {format_credits(need)} credits; the balance is "
-                f"{format_credits(balance)}"
-            )
+    def _hold_credits(self, account: AccountRef, voice_id: str, chars: int, speed: float) -> Hold:
+        """Hold the generous estimate (bounded by what is available), at least the minimal one."""
+        minimal_ms = max(1000, int(chars * 1000 / ESTIMATE_CHARS_PER_SECOND / speed))
+        generous_ms = max(minimal_ms, int(chars * 1000 / HOLD_CHARS_PER_SECOND / speed) + HOLD_MARGIN_MS)
+        return self._holds.reserve(
+            account_id=account.id,
+            min_micro=self._holds.cost(minimal_ms),
+            want_micro=self._holds.cost(generous_ms),
+            reference=voice_id[:80],
+        )
 
     # ------------------------------------------------------------------------------ synthesis
 
@@ -177,57 +211,104 @@ class SpeechService:
             if close is not None:
                 close()
 
+    async def _cover(self, job: SpeechJob, needed_samples: int) -> bool:
+        """Record the delivered audio on the hold and make it pay for ``needed_samples``."""
+        cover = partial(
+            self._holds.cover,
+            job.hold,
+            delivered_ms=samples_to_ms(job.delivered_samples, job.sample_rate),
+            needed_ms=samples_to_ms(needed_samples, job.sample_rate),
+        )
+        return await anyio.to_thread.run_sync(cover)
+
     async def stream(self, job: SpeechJob) -> AsyncGenerator[bytes, None]:
-        """Encoded bytes as chunks are synthesized; charges what was delivered when it ends."""
+        """Encoded bytes as chunks are synthesized; charges what was delivered when it ends.
+
+        A chunk counts as delivered once the consumer asks for the next one (or the stream ends),
+        and is recorded on the hold then. The stream ends early when the account cannot pay for
+        the next chunk; closing it early (client gone) stops synthesis at the next chunk.
+        """
         from voxclone.audio.encode import open_encoder
 
         encoder = open_encoder(job.request.format, job.sample_rate)
         pending = 0
         try:
-            async for audio in self._pool.iterate(job.slot, lambda: self._chunks(job)):
-                pending += audio.size
-                data = encoder.encode(audio)
-                if data:
+            async with aclosing(self._pool.iterate(job.slot, lambda: self._chunks(job))) as chunks:
+                async for audio in chunks:
+                    pending += audio.size
+                    data = encoder.encode(audio)
+                    if not data:
+                        continue
+                    if not await self._cover(job, job.delivered_samples + pending):
+                        return  # the account cannot pay for this chunk: the stream ends here
                     yield data
                     job.delivered_samples += pending
                     pending = 0
             tail = encoder.finish()
-            if tail:
-                yield tail
-            job.delivered_samples += pending
+            if (tail or pending) and await self._cover(job, job.delivered_samples + pending):
+                if tail:
+                    yield tail
+                job.delivered_samples += pending
         finally:
             job.slot.release()
-            self.charge(job)
+            await self.settle(job)
 
-    async def render(self, job: SpeechJob) -> bytes:
-        """The whole file (exact WAV sizes); charged once the audio is complete."""
+    async def render_file(self, job: SpeechJob) -> bytes:
+        """The whole file (exact WAV sizes), held but not charged yet: set ``delivered_samples``
+        once it has been delivered, then :meth:`settle`. Fails with 402 ``insufficient_credits``
+        (nothing charged) as soon as the audio outgrows what the account can pay for; when it fails
+        or is cancelled (client gone) the worker and the credits are released."""
         from voxclone.audio.encode import encode_all
 
         try:
-            chunks = [audio async for audio in self._pool.iterate(job.slot, lambda: self._chunks(job))]
+            chunks: list[np.ndarray] = []
+            async with aclosing(self._pool.iterate(job.slot, lambda: self._chunks(job))) as produced:
+                async for audio in produced:
+                    if not await self._cover(job, job.rendered_samples + audio.size):
+                        raise self._cannot_pay(job)
+                    job.rendered_samples += audio.size
+                    chunks.append(audio)
             audio = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
-            data = await asyncio.to_thread(encode_all, audio, job.sample_rate, job.request.format)
-            job.delivered_samples = int(audio.size)
-            return data
+            return await asyncio.to_thread(encode_all, audio, job.sample_rate, job.request.format)
+        except BaseException:
+            job.slot.release()
+            await self.settle(job)  # nothing delivered: the hold is released, nothing charged
+            raise
         finally:
             job.slot.release()
-            self.charge(job)
 
-    def charge(self, job: SpeechJob) -> None:
-        """Bill ``job.delivered_samples`` once (a ledger row; nothing when nothing was delivered)."""
-        if job.charged:
-            return
-        job.charged = True
-        audio_ms = samples_to_ms(job.delivered_samples, job.sample_rate)
-        if audio_ms <= 0:
-            return
-        cost = speech_cost_micro(audio_ms=audio_ms, cost_per_second=self._settings.cost_per_second)
-        with self._db.write_sessions.begin() as session:
-            repo.add_ledger_entry(
-                session,
-                account_id=job.account.id,
-                kind="speech",
-                amount_micro=-cost,
-                audio_ms=audio_ms,
-                reference=job.request.voice_id[:80],
+    async def render(self, job: SpeechJob) -> bytes:
+        """The whole file, charged as delivered once returned (for in-process callers)."""
+        data = await self.render_file(job)
+        job.delivered_samples = job.rendered_samples
+        await self.settle(job)
+        return data
+
+    def _cannot_pay(self, job: SpeechJob) -> ServiceError:
+        if job.hold.lost:
+            return Overloaded(
+                "this request's credit hold expired before it finished; nothing was charged, retry",
+                code="credit_hold_expired",
             )
+        seconds = job.rendered_samples / job.sample_rate
+        return InsufficientCredits(
+            f"this text needs more than {seconds:.1f} s of audio, more than the account can pay for "
+            f"({format_credits(job.hold.reserved_micro)} credits); nothing was charged. Add credits, "
+            "split the text or stream it (a stream stops where the credits end)."
+        )
+
+    async def settle(self, job: SpeechJob) -> None:
+        """Charge ``job.delivered_samples`` and release the hold, once (nothing delivered, nothing
+        charged). Completes even inside a cancelled task (shielded), so it is safe in ``finally``."""
+        if job.hold.settled:
+            return
+        settle = partial(
+            self._holds.settle, job.hold, delivered_ms=samples_to_ms(job.delivered_samples, job.sample_rate)
+        )
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(settle)
+
+    async def close(self, job: SpeechJob) -> None:
+        """Release the worker and settle (for jobs that end before or instead of synthesis)."""
+        job.slot.release()
+        await self.settle(job)

@@ -2,7 +2,9 @@
 
 Money is stored as integer **micro-credits** (1 credit = 1,000,000) so sums are exact on every
 database (SQLite has no exact decimal type); :mod:`voxclone.service.money` converts to and from
-``Decimal`` at the edges. An account's balance is, by definition, the sum of its ledger rows.
+``Decimal`` at the edges. An account's balance is, by definition, the sum of its ledger rows;
+credits reserved by speech in progress are :class:`CreditHold` rows, never ledger rows, and what an
+account can spend is its balance minus its holds.
 """
 
 from __future__ import annotations
@@ -73,6 +75,27 @@ class LedgerEntry(Base):
     audio_ms: Mapped[int] = mapped_column(BigInteger, default=0)
     reference: Mapped[str | None] = mapped_column(String(80), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CreditHold(Base):
+    """Credits reserved by one speech request in progress, until it is settled.
+
+    ``reserved_micro`` is what the request may cost at most so far (it grows while audio is
+    delivered past it); ``delivered_ms`` is the audio delivered so far, written per chunk, so a
+    hold left behind by a crashed server is settled to exactly that. ``owner`` names the server
+    process (``host:pid:token``) that refreshes ``updated_at`` while the request runs.
+    """
+
+    __tablename__ = "credit_holds"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    owner: Mapped[str] = mapped_column(String(120))
+    reserved_micro: Mapped[int] = mapped_column(BigInteger)
+    delivered_ms: Mapped[int] = mapped_column(BigInteger, default=0)
+    reference: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
 
 class VoiceClone(Base):

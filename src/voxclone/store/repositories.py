@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from voxclone.store.models import Account, ApiKey, IdempotencyRecord, LedgerEntry, VoiceClone, utcnow
+from voxclone.store.models import (
+    Account,
+    ApiKey,
+    CreditHold,
+    IdempotencyRecord,
+    LedgerEntry,
+    VoiceClone,
+    utcnow,
+)
 
 # accounts -------------------------------------------------------------------------------------
 
@@ -50,8 +60,8 @@ def find_account_by_key(session: Session, *, key_hash: str) -> tuple[str, str] |
     return (row[0], row[1]) if row else None
 
 
-def account_totals(session: Session, *, account_id: str) -> tuple[int, int, int, int]:
-    """``(balance_micro, audio_ms, clones, active_keys)`` in one query."""
+def account_totals(session: Session, *, account_id: str) -> tuple[int, int, int, int, int]:
+    """``(balance_micro, audio_ms, clones, active_keys, held_micro)`` in one query."""
     ledger = LedgerEntry.account_id == account_id
     stmt = select(
         select(func.coalesce(func.sum(LedgerEntry.amount_micro), 0)).where(ledger).scalar_subquery(),
@@ -64,9 +74,10 @@ def account_totals(session: Session, *, account_id: str) -> tuple[int, int, int,
         .select_from(ApiKey)
         .where(ApiKey.account_id == account_id, ApiKey.revoked_at.is_(None))
         .scalar_subquery(),
+        _held(account_id),
     )
     row = session.execute(stmt).one()
-    return int(row[0]), int(row[1]), int(row[2]), int(row[3])
+    return int(row[0]), int(row[1]), int(row[2]), int(row[3]), int(row[4])
 
 
 def find_keys(session: Session, *, key_hash: str | None = None, prefix: str | None = None) -> list[ApiKey]:
@@ -92,6 +103,29 @@ def balance_micro(session: Session, *, account_id: str) -> int:
         LedgerEntry.account_id == account_id
     )
     return int(session.scalar(stmt) or 0)
+
+
+def _held(account_id: str) -> Any:
+    return (
+        select(func.coalesce(func.sum(CreditHold.reserved_micro), 0))
+        .where(CreditHold.account_id == account_id)
+        .scalar_subquery()
+    )
+
+
+def balance_and_held(session: Session, *, account_id: str) -> tuple[int, int]:
+    """``(balance_micro, held_micro)`` read in one statement (one snapshot on PostgreSQL).
+
+    What the account can still spend is ``balance - held``; lock the account row first
+    (:func:`get_account` with ``for_update``) when the answer decides a reservation.
+    """
+    balance = (
+        select(func.coalesce(func.sum(LedgerEntry.amount_micro), 0))
+        .where(LedgerEntry.account_id == account_id)
+        .scalar_subquery()
+    )
+    row = session.execute(select(balance, _held(account_id))).one()
+    return int(row[0]), int(row[1])
 
 
 def audio_ms_total(session: Session, *, account_id: str) -> int:
@@ -120,6 +154,92 @@ def add_ledger_entry(
 def ledger_entries(session: Session, *, account_id: str) -> list[LedgerEntry]:
     stmt = select(LedgerEntry).where(LedgerEntry.account_id == account_id).order_by(LedgerEntry.id)
     return list(session.scalars(stmt))
+
+
+# credit holds ---------------------------------------------------------------------------------
+
+
+def add_hold(
+    session: Session, *, hold_id: str, account_id: str, owner: str, reserved_micro: int, reference: str | None
+) -> None:
+    now = utcnow()
+    session.add(
+        CreditHold(
+            id=hold_id,
+            account_id=account_id,
+            owner=owner,
+            reserved_micro=reserved_micro,
+            delivered_ms=0,
+            reference=reference,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+
+
+def get_hold(session: Session, *, hold_id: str) -> CreditHold | None:
+    return session.scalar(select(CreditHold).where(CreditHold.id == hold_id))
+
+
+def record_hold_progress(
+    session: Session, *, hold_id: str, delivered_ms: int, reserved_micro: int | None = None
+) -> bool:
+    """Store the audio delivered so far (and a new reservation); ``False`` if the hold is gone."""
+    values: dict[str, Any] = {"delivered_ms": delivered_ms, "updated_at": utcnow()}
+    if reserved_micro is not None:
+        values["reserved_micro"] = reserved_micro
+    result = session.execute(
+        update(CreditHold).where(CreditHold.id == hold_id).values(**values),
+        execution_options={"synchronize_session": False},
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+def touch_holds(session: Session, *, hold_ids: Collection[str]) -> int:
+    """Refresh ``updated_at`` of the holds still running in this process; how many rows changed."""
+    if not hold_ids:
+        return 0
+    result = session.execute(
+        update(CreditHold).where(CreditHold.id.in_(list(hold_ids))).values(updated_at=utcnow()),
+        execution_options={"synchronize_session": False},
+    )
+    return int(getattr(result, "rowcount", 0))
+
+
+def delete_hold(session: Session, *, hold_id: str) -> bool:
+    result = session.execute(
+        delete(CreditHold).where(CreditHold.id == hold_id), execution_options={"synchronize_session": False}
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+def take_hold(
+    session: Session, *, hold_id: str, updated_before: datetime | None = None
+) -> tuple[str, int, str | None] | None:
+    """Delete a hold (only if not refreshed since ``updated_before``, when given) and return its
+    ``(account_id, delivered_ms, reference)``, or ``None`` when it is gone or was refreshed.
+
+    The condition is checked on the row's newest version, so a hold its server refreshes at the
+    same moment is never taken.
+    """
+    where = [CreditHold.id == hold_id]
+    if updated_before is not None:
+        where.append(CreditHold.updated_at < updated_before)
+    stmt = (
+        delete(CreditHold)
+        .where(*where)
+        .returning(CreditHold.account_id, CreditHold.delivered_ms, CreditHold.reference)
+    )
+    row = session.execute(stmt, execution_options={"synchronize_session": False}).first()
+    return (str(row[0]), int(row[1]), row[2]) if row else None
+
+
+def list_holds(session: Session, *, updated_before: datetime | None = None) -> list[CreditHold]:
+    """Every hold, or those not refreshed since ``updated_before``."""
+    stmt = select(CreditHold)
+    if updated_before is not None:
+        stmt = stmt.where(CreditHold.updated_at < updated_before)
+    return list(session.scalars(stmt.order_by(CreditHold.id)))
 
 
 # voice clones ---------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""``GET /api/v1/account``: balance, usage and limits."""
+"""``GET /api/v1/account``: balance (and what requests in progress hold), usage and limits."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ def read_account(services: ServicesDep, account: CurrentAccount) -> Envelope[Acc
             name=summary.name,
             created_at=iso(summary.created_at),
             balance=summary.balance,
+            held=summary.held,
+            available=summary.available,
             usage=UsagePublic(seconds_generated=summary.audio_ms / 1000, clones_held=summary.clones_held),
             limits=summary.limits,
             pricing={"clone": str(settings.clone_cost), "per_second": str(settings.cost_per_second)},

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from functools import partial
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
@@ -25,27 +26,32 @@ router = APIRouter(tags=["openai"])
     responses={200: {"content": {"audio/mpeg": {}, "text/event-stream": {}}, "description": "Audio"}},
 )
 async def create_openai_speech(
-    body: SpeechCreate, services: ServicesDep, account: CurrentAccount
-) -> StreamingResponse:
+    body: SpeechCreate, request: Request, services: ServicesDep, account: CurrentAccount
+) -> Response:
     """Generate audio from text (``voice`` is a built-in id or a ``vc_`` clone id)."""
     voice = body.voice.get("id") if isinstance(body.voice, dict) else body.voice
     if not isinstance(voice, str):
         raise InvalidRequest('voice must be a voice id string or {"id": ...}', code="invalid_voice")
-    request = SpeechRequest(text=body.input, voice_id=voice, format=body.response_format, speed=body.speed)
-    job = await run_in_threadpool(services.speech.prepare, account=account, request=request)
+    speech = SpeechRequest(text=body.input, voice_id=voice, format=body.response_format, speed=body.speed)
+    job = await run_in_threadpool(services.speech.prepare, account=account, request=speech)
     if body.stream_format == "sse":
-        return StreamingResponse(_sse(services, job), media_type="text/event-stream")
-    return await stream_job(services, job, headers={})
+        return await stream_job(
+            services,
+            job,
+            receive=request.receive,
+            headers={},
+            media_type="text/event-stream",
+            wrap=partial(_sse, job=job),
+        )
+    return await stream_job(services, job, receive=request.receive, headers={})
 
 
-async def _sse(services: ServicesDep, job: SpeechJob) -> AsyncIterator[str]:
-    chunks = services.speech.stream(job)
-    try:
-        async for data in chunks:
-            event = {"type": "speech.audio.delta", "audio": base64.b64encode(data).decode("ascii")}
-            yield f"data: {json.dumps(event)}\n\n"
-    finally:
-        await chunks.aclose()
+async def _sse(chunks: AsyncIterator[bytes], *, job: SpeechJob) -> AsyncGenerator[str, None]:
+    async for data in chunks:
+        if not data:
+            continue
+        event = {"type": "speech.audio.delta", "audio": base64.b64encode(data).decode("ascii")}
+        yield f"data: {json.dumps(event)}\n\n"
     seconds = job.delivered_samples / job.sample_rate
     done = {
         "type": "speech.audio.done",

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from voxclone.api.deps import CurrentAccount, ServicesDep
 from voxclone.api.schemas import TTSCreate
-from voxclone.api.streaming import stream_job
+from voxclone.api.streaming import render_job, stream_job
 from voxclone.service.speech import SpeechRequest
 
 router = APIRouter(tags=["tts"])
@@ -31,16 +31,18 @@ def _request(body: TTSCreate) -> SpeechRequest:
 
 
 @router.post("/api/v1/tts_non_stream", response_class=Response, responses=_AUDIO)
-async def create_speech(body: TTSCreate, services: ServicesDep, account: CurrentAccount) -> Response:
-    """Synthesize the whole text and return one audio file."""
+async def create_speech(
+    body: TTSCreate, request: Request, services: ServicesDep, account: CurrentAccount
+) -> Response:
+    """Synthesize the whole text and return one audio file (charged once sent)."""
     job = await run_in_threadpool(services.speech.prepare, account=account, request=_request(body))
-    data = await services.speech.render(job)
-    seconds = job.delivered_samples / job.sample_rate
-    return Response(data, media_type=job.content_type, headers={"x-audio-seconds": f"{seconds:.3f}"})
+    return await render_job(services, job, receive=request.receive)
 
 
 @router.post("/api/v1/tts_stream", response_class=StreamingResponse, responses=_AUDIO)
-async def stream_speech(body: TTSCreate, services: ServicesDep, account: CurrentAccount) -> StreamingResponse:
+async def stream_speech(
+    body: TTSCreate, request: Request, services: ServicesDep, account: CurrentAccount
+) -> Response:
     """Stream audio as it is synthesized (chunked); saved bytes form a complete file."""
     job = await run_in_threadpool(services.speech.prepare, account=account, request=_request(body))
-    return await stream_job(services, job, headers={})
+    return await stream_job(services, job, receive=request.receive, headers={})
