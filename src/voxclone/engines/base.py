@@ -27,12 +27,15 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from voxclone.errors import InvalidRequest, NotFound
 from voxclone.voices.profile import VoiceProfile
+
+if TYPE_CHECKING:
+    from voxclone.audio.speaker import SpeakerEncoder
 
 
 @dataclass(frozen=True)
@@ -262,6 +265,12 @@ class Engine(ABC):
 
         ``None`` when the engine has no calibrated measure (``capabilities.self_check`` false).
         """
+        return None
+
+    @property
+    def speaker_encoder(self) -> SpeakerEncoder | None:
+        """A d-vector speaker encoder the engine already holds, for the reference intake to share
+        (so a process loads one); ``None`` when it holds none and the intake loads its own."""
         return None
 
     # -- facts -------------------------------------------------------------------------------

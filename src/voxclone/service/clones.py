@@ -13,7 +13,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sqlalchemy.exc import IntegrityError
@@ -30,9 +30,11 @@ from voxclone.store.ids import is_ulid_id, new_id
 from voxclone.store.models import VoiceClone
 from voxclone.voices.profile import VoiceProfile
 
+if TYPE_CHECKING:
+    from voxclone.audio.intake import ReferenceAnalyzer
+
 log = logging.getLogger(__name__)
 
-SELF_CHECK_TEXT = "The quick brown fox jumps over the lazy dog."
 MAX_NAME_CHARS = 200
 _PROFILE_CACHE_SIZE = 128
 
@@ -96,7 +98,7 @@ class CloneService:
         self._settings = settings
         self._cache: OrderedDict[str, VoiceProfile] = OrderedDict()
         self._cache_lock = threading.Lock()
-        self._analyzer_obj: Any = None
+        self._analyzer_obj: ReferenceAnalyzer | None = None
         self._analyzer_lock = threading.Lock()
 
     # ----------------------------------------------------------------------------------- create
@@ -157,36 +159,17 @@ class CloneService:
         )
 
     def _self_check(self, profile: VoiceProfile, reference: np.ndarray, sample_rate: int) -> float | None:
-        """How much the new clone sounds like its reference, 0 (a stranger) to 1 (the speaker).
+        """The engine's calibrated likeness of the new clone, 0–1; ``None`` when it has none."""
+        score = self._engine.self_check(profile, reference, sample_rate)
+        return None if score is None else round(float(score), 4)
 
-        Kokoro clones use the cloning package's calibrated score; other engines get the clipped
-        d-vector cosine between the reference and a sentence spoken by the new profile.
-        """
-        if self._engine.name == "kokoro":
-            try:
-                from voxclone.engines.kokoro.cloning import similarity
-            except ImportError as e:
-                log.warning("calibrated self-check unavailable (%s); using the raw cosine", e)
-            else:
-                return round(float(similarity(self._engine, profile, reference, sample_rate)), 4)
-        try:
-            encoder = self._analyzer().encoder
-            spoken = self._engine.generate(SELF_CHECK_TEXT, profile)
-            a = encoder.embed(reference, sample_rate)
-            b = encoder.embed(spoken, self._engine.sample_rate)
-        except (ImportError, OSError, RuntimeError, ValueError) as e:
-            log.warning("similarity self-check skipped: %s", e)
-            return None
-        denom = float(np.linalg.norm(a) * np.linalg.norm(b)) or 1.0
-        return round(max(0.0, float(np.dot(a, b)) / denom), 4)
-
-    def _analyzer(self) -> Any:
-        """The intake models, shared for the server's lifetime (the speaker encoder loads once)."""
+    def _analyzer(self) -> ReferenceAnalyzer:
+        """The intake models, shared for the server's lifetime (with the engine's speaker encoder)."""
         with self._analyzer_lock:
             if self._analyzer_obj is None:
                 from voxclone.audio.intake import ReferenceAnalyzer
 
-                self._analyzer_obj = ReferenceAnalyzer(threads=1)
+                self._analyzer_obj = ReferenceAnalyzer(threads=1, encoder=self._engine.speaker_encoder)
             return self._analyzer_obj
 
     def _commit(

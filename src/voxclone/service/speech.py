@@ -31,7 +31,7 @@ from functools import partial
 import anyio
 import numpy as np
 
-from voxclone.engines.base import Engine
+from voxclone.engines.base import Engine, Utterance, unknown_voice
 from voxclone.errors import InsufficientCredits, InvalidRequest, NotFound, Overloaded, ServiceError
 from voxclone.service.accounts import AccountRef
 from voxclone.service.clones import CloneService
@@ -48,13 +48,11 @@ FORMATS = ("wav", "mp3", "opus", "aac", "flac", "pcm")
 ESTIMATE_CHARS_PER_SECOND = 20  # the minimal estimate: faster than natural speech
 HOLD_CHARS_PER_SECOND = 8  # the generous estimate held before synthesis: slower than natural speech
 HOLD_MARGIN_MS = 2000
-ENGINE_SPEED_RANGE = (0.5, 2.0)
-SPEED_RANGE = (0.25, 4.0)
 
 
 @dataclass(frozen=True)
 class SpeechRequest:
-    """What to say and how. ``speed`` 0.25–4.0; ``format`` one of :data:`FORMATS`."""
+    """What to say and how. ``speed`` within the engine's limits; ``format`` one of :data:`FORMATS`."""
 
     text: str
     voice_id: str
@@ -69,8 +67,7 @@ class SpeechJob:
 
     account: AccountRef
     request: SpeechRequest
-    profile: VoiceProfile
-    language: str | None
+    utterance: Utterance
     slot: Slot
     hold: Hold
     sample_rate: int
@@ -103,7 +100,6 @@ class SpeechService:
         self._pool = pool
         self._clones = clones
         self._settings = settings
-        self._builtin = {v.voice_id for v in engine.builtin_voices()}
 
     def prepare(self, *, account: AccountRef, request: SpeechRequest) -> SpeechJob:
         """Validate, resolve the voice, hold credits and reserve a worker (blocking DB calls).
@@ -111,9 +107,7 @@ class SpeechService:
         The job must end in :meth:`stream`, :meth:`render` / :meth:`render_file` + :meth:`settle`,
         or :meth:`close`, which release the worker and the credits.
         """
-        text = request.text.strip() if isinstance(request.text, str) else ""
-        if not text:
-            raise InvalidRequest("text must not be empty", code="empty_text")
+        text = request.text if isinstance(request.text, str) else ""
         limit = self._settings.max_text_chars
         if len(text) > limit:
             raise InvalidRequest(
@@ -126,56 +120,39 @@ class SpeechService:
                 f"unsupported response format {request.format!r}; choose one of {', '.join(FORMATS)}",
                 code="unsupported_format",
             )
-        speed = float(request.speed)
-        if not SPEED_RANGE[0] <= speed <= SPEED_RANGE[1]:
-            raise InvalidRequest(
-                f"speed must be between {SPEED_RANGE[0]} and {SPEED_RANGE[1]}", code="invalid_speed"
-            )
-        language = self._language(request.language)
         profile = self._resolve_voice(account, request.voice_id)
+        # every engine rule (text, language, speed, voice) is checked here, before any header
+        utterance = self._engine.prepare(
+            text.strip(), profile, language=request.language, speed=float(request.speed)
+        )
+        text, speed = utterance.text, utterance.speed
         hold = self._hold_credits(account, request.voice_id, len(text), speed)
         try:
             slot = self._pool.reserve()
         except BaseException:
             self._holds.settle(hold, delivered_ms=0)
             raise
-        req = SpeechRequest(text=text, voice_id=request.voice_id, format=fmt, speed=speed, language=language)
+        req = SpeechRequest(
+            text=text, voice_id=request.voice_id, format=fmt, speed=speed, language=utterance.language
+        )
         return SpeechJob(
             account=account,
             request=req,
-            profile=profile,
-            language=language,
+            utterance=utterance,
             slot=slot,
             hold=hold,
             sample_rate=self._engine.sample_rate,
         )
 
-    def _language(self, language: str | None) -> str | None:
-        if not language:
-            return None
-        known = self._engine.languages()
-        lang = language.lower().replace("_", "-")
-        if lang in known:
-            return lang
-        for candidate in known:
-            if candidate.split("-")[0] == lang:
-                return candidate
-        raise InvalidRequest(
-            f"language {language!r} is not supported; choose one of {', '.join(known)}",
-            code="unsupported_language",
-        )
-
     def _resolve_voice(self, account: AccountRef, voice_id: str) -> VoiceProfile:
         if not isinstance(voice_id, str) or not voice_id:
             raise InvalidRequest("voice_id must be a non-empty string", code="invalid_voice")
-        if voice_id in self._builtin:
-            return self._engine.builtin_profile(voice_id)
         if voice_id.startswith("vc_"):
             return self._clones.load_profile(account=account, voice_id=voice_id)
-        raise NotFound(
-            f"voice {voice_id!r} not found; GET /api/v1/voices lists the voices you can use",
-            code="voice_not_found",
-        )
+        builtin = self._engine.resolve_voice(voice_id)
+        if builtin is None:
+            raise unknown_voice(voice_id)
+        return self._engine.builtin_profile(builtin)
 
     def _hold_credits(self, account: AccountRef, voice_id: str, chars: int, speed: float) -> Hold:
         """Hold the generous estimate (bounded by what is available), at least the minimal one."""
@@ -191,25 +168,17 @@ class SpeechService:
     # ------------------------------------------------------------------------------ synthesis
 
     def _chunks(self, job: SpeechJob) -> Iterator[np.ndarray]:
-        speed = job.request.speed
-        engine_speed = min(max(speed, ENGINE_SPEED_RANGE[0]), ENGINE_SPEED_RANGE[1])
-        tempo = speed / engine_speed
-        chunks = self._engine.synthesize(
-            job.request.text, job.profile, language=job.language, speed=engine_speed
-        )
+        """The engine's stream of the job's utterance (empty chunks dropped)."""
+        chunks = self._engine.stream(job.utterance)
         try:
             for chunk in chunks:
                 audio = np.asarray(chunk, dtype=np.float32).reshape(-1)
-                if abs(tempo - 1.0) > 1e-6 and audio.size:
-                    from voxclone.audio.tempo import change_tempo
-
-                    audio = np.asarray(change_tempo(audio, job.sample_rate, tempo), dtype=np.float32)
                 if audio.size:
                     yield audio
         finally:
             close = getattr(chunks, "close", None)
             if close is not None:
-                close()
+                close()  # stops the engine's generator at its next chunk
 
     async def _cover(self, job: SpeechJob, needed_samples: int) -> bool:
         """Record the delivered audio on the hold and make it pay for ``needed_samples``."""
