@@ -192,52 +192,57 @@ class CloneService:
     def _commit(
         self, account: AccountRef, name: str, audio: bytes, enrolled: _Enrolled, idempotency_key: str | None
     ) -> CloneCreated:
+        """Store the blobs and commit the clone row, its charge and idempotency record together.
+
+        Crash-consistent: the blobs join the row's database transaction (PostgreSQL) or are
+        written under a locked pending marker that outlives a crash (files), so a process killed
+        at any step leaves the whole clone or nothing once the start-up sweep has run.
+        """
         clone_id = new_id("vc")
         profile_key = f"{clone_id}/profile"
         reference_key = f"{clone_id}/reference" if self._settings.keep_reference_audio else None
-        blobs = self._db.blobs
         try:
-            blobs.put(profile_key, enrolled.profile)
-            if reference_key:
-                blobs.put(reference_key, audio)
-            with self._db.write_sessions.begin() as session:
-                repo.get_account(session, account_id=account.id, for_update=True)
-                self._check_can_create(session, account.id)
-                row = VoiceClone(
-                    id=clone_id,
-                    account_id=account.id,
-                    name=name,
-                    engine=self._engine.name,
-                    duration_s=enrolled.duration_s,
-                    quality=enrolled.quality,
-                    similarity=enrolled.similarity,
-                    profile_key=profile_key,
-                    reference_key=reference_key,
-                )
-                session.add(row)
-                session.flush()
-                record = CloneRecord.from_row(row)
-                repo.add_ledger_entry(
-                    session,
-                    account_id=account.id,
-                    kind="clone",
-                    amount_micro=-to_micro(self._settings.clone_cost),
-                    reference=clone_id,
-                )
-                if idempotency_key:
-                    repo.add_idempotency(
+            with self._db.blobs.transaction(group=clone_id) as blobs:
+                blobs.put(profile_key, enrolled.profile)
+                if reference_key:
+                    blobs.put(reference_key, audio)
+                with self._db.write_sessions.begin() as session:
+                    repo.get_account(session, account_id=account.id, for_update=True)
+                    self._check_can_create(session, account.id)
+                    row = VoiceClone(
+                        id=clone_id,
+                        account_id=account.id,
+                        name=name,
+                        engine=self._engine.name,
+                        duration_s=enrolled.duration_s,
+                        quality=enrolled.quality,
+                        similarity=enrolled.similarity,
+                        profile_key=profile_key,
+                        reference_key=reference_key,
+                    )
+                    session.add(row)
+                    session.flush()
+                    record = CloneRecord.from_row(row)
+                    repo.add_ledger_entry(
                         session,
                         account_id=account.id,
-                        key=idempotency_key,
-                        fingerprint=_fingerprint(name, audio),
-                        status_code=201,
-                        response=record.as_dict(),
+                        kind="clone",
+                        amount_micro=-to_micro(self._settings.clone_cost),
+                        reference=clone_id,
                     )
-        except BaseException as e:
-            blobs.delete(profile_key)
-            if reference_key:
-                blobs.delete(reference_key)
-            if isinstance(e, IntegrityError) and idempotency_key:
+                    if idempotency_key:
+                        repo.add_idempotency(
+                            session,
+                            account_id=account.id,
+                            key=idempotency_key,
+                            fingerprint=_fingerprint(name, audio),
+                            status_code=201,
+                            response=record.as_dict(),
+                        )
+                    blobs.join(session)
+                # the commit above is the last step in the blob transaction: nothing may follow it
+        except IntegrityError:
+            if idempotency_key:
                 # a concurrent request with the same key won the race: answer with its result
                 with self._db.sessions() as session:
                     stored = self._replay(session, account, idempotency_key, _fingerprint(name, audio))
@@ -293,15 +298,25 @@ class CloneService:
             return CloneRecord.from_row(self._get(session, account, voice_id))
 
     def delete(self, *, account: AccountRef, voice_id: str) -> None:
-        """Remove the clone at once, then its profile and reference audio."""
-        with self._db.write_sessions.begin() as session:
+        """Remove the clone, its profile and reference audio.
+
+        The row and the blobs go in one step on PostgreSQL; with files, the row goes first and the
+        files right after, under a pending marker, so a crash in between leaves files that the
+        start-up sweep removes (never a row without its blobs).
+        """
+        _check_voice_id(voice_id)
+        with (
+            self._db.blobs.transaction(group=voice_id) as blobs,
+            self._db.write_sessions.begin() as session,
+        ):
             row = self._get(session, account, voice_id)
-            keys = [k for k in (row.profile_key, row.reference_key) if k]
+            for key in (row.profile_key, row.reference_key):
+                if key:
+                    blobs.delete(key)
             session.delete(row)
+            blobs.join(session)
         with self._cache_lock:
             self._cache.pop(voice_id, None)
-        for key in keys:
-            self._db.blobs.delete(key)
 
     def load_profile(self, *, account: AccountRef, voice_id: str) -> VoiceProfile:
         """The profile of one of the caller's clones (404 ``voice_not_found`` otherwise)."""
@@ -329,12 +344,17 @@ class CloneService:
         return profile
 
     def _get(self, session: Any, account: AccountRef, voice_id: str) -> VoiceClone:
-        row = None
-        if is_ulid_id(voice_id, "vc"):
-            row = repo.get_clone(session, account_id=account.id, clone_id=voice_id)
+        _check_voice_id(voice_id)
+        row = repo.get_clone(session, account_id=account.id, clone_id=voice_id)
         if row is None:
             raise NotFound(f"voice {voice_id!r} not found", code="voice_not_found")
         return row
+
+
+def _check_voice_id(voice_id: str) -> None:
+    """404 ``voice_not_found`` for anything that is not a clone id, before it reaches a query."""
+    if not is_ulid_id(voice_id, "vc"):
+        raise NotFound(f"voice {voice_id!r} not found", code="voice_not_found")
 
 
 def _check_name(name: str) -> None:
