@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+import unicodedata
 from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 
 SELF_CHECK_TEXT = "The quick brown fox jumps over the lazy dog."
 MAX_NAME_CHARS = 200
+MAX_IDEMPOTENCY_KEY_CHARS = 255
 _PROFILE_CACHE_SIZE = 128
 
 
@@ -109,6 +111,8 @@ class CloneService:
         Returns the stored result when ``idempotency_key`` was already used for the same request.
         """
         _check_name(name)
+        if idempotency_key is not None:
+            _check_idempotency_key(idempotency_key)
         with self._db.sessions() as session:
             if idempotency_key:
                 stored = self._replay(session, account, idempotency_key, _fingerprint(name, audio))
@@ -252,10 +256,6 @@ class CloneService:
         return CloneCreated(record=record, replayed=False)
 
     def _replay(self, session: Any, account: AccountRef, key: str, fingerprint: str) -> CloneCreated | None:
-        if len(key) > 255:
-            raise InvalidRequest(
-                "Idempotency-Key must be at most 255 characters", code="invalid_idempotency_key"
-            )
         stored = repo.get_idempotency(session, account_id=account.id, key=key)
         if stored is None:
             return None
@@ -289,6 +289,10 @@ class CloneService:
         """One page, newest first, and whether more follow (continue with ``after`` = last id)."""
         if not 1 <= limit <= 100:
             raise InvalidRequest("limit must be between 1 and 100", code="invalid_limit")
+        if after is not None and not is_ulid_id(after, "vc"):
+            raise InvalidRequest(
+                "after must be a voice_id from the previous page (its next_cursor)", code="invalid_cursor"
+            )
         with self._db.sessions() as session:
             rows = repo.list_clones(session, account_id=account.id, limit=limit + 1, before_id=after)
         return [CloneRecord.from_row(r) for r in rows[:limit]], len(rows) > limit
@@ -357,11 +361,32 @@ def _check_voice_id(voice_id: str) -> None:
         raise NotFound(f"voice {voice_id!r} not found", code="voice_not_found")
 
 
+def _has_control(value: str) -> bool:
+    """Whether ``value`` holds a control character (C0, DEL, C1) or a lone surrogate, which no
+    database column should store (PostgreSQL refuses NUL outright)."""
+    return any(unicodedata.category(ch) in ("Cc", "Cs") for ch in value)
+
+
 def _check_name(name: str) -> None:
+    """1–200 characters, not only spaces, no control characters (400 ``invalid_name``)."""
     if not name or not name.strip():
         raise InvalidRequest("name must not be empty", code="invalid_name")
     if len(name) > MAX_NAME_CHARS:
         raise InvalidRequest(f"name must be at most {MAX_NAME_CHARS} characters", code="invalid_name")
+    if _has_control(name):
+        raise InvalidRequest(
+            "name must not contain control characters (NUL, line breaks, tabs…)", code="invalid_name"
+        )
+
+
+def _check_idempotency_key(key: str) -> None:
+    """1–255 characters without control characters (400 ``invalid_idempotency_key``)."""
+    if len(key) > MAX_IDEMPOTENCY_KEY_CHARS or _has_control(key):
+        raise InvalidRequest(
+            f"Idempotency-Key must be at most {MAX_IDEMPOTENCY_KEY_CHARS} characters without control "
+            "characters (a UUID is a good key)",
+            code="invalid_idempotency_key",
+        )
 
 
 def _fingerprint(name: str, audio: bytes) -> str:
