@@ -50,17 +50,59 @@ class VoicesPublic(BaseModel):
     voices: list[VoicePublic]
 
 
+class QualityWarning(BaseModel):
+    code: str = Field(description="Stable snake_case code, e.g. `noisy`, `clipping`, `short_reference`.")
+    message: str
+    fix: str
+
+
+class QualityPublic(BaseModel):
+    """The reference quality report. It describes the **uploaded recording** as a whole."""
+
+    model_config = ConfigDict(extra="allow")
+
+    score: int | None = Field(default=None, description="0 (unusable) to 100 (clean).")
+    duration_s: float | None = Field(
+        default=None,
+        description="Length of the uploaded recording in seconds, silence included (as decoded; "
+        "very long uploads are cut at the intake cap). Compare the clone's top-level `duration_s`, "
+        "the audio the voice was made from.",
+    )
+    speech_duration_s: float | None = Field(
+        default=None, description="Seconds of speech the voice-activity detector found in the upload."
+    )
+    speech_ratio: float | None = Field(default=None, description="speech_duration_s / duration_s, 0–1.")
+    peak_dbfs: float | None = Field(default=None, description="Sample peak, dBFS (≤ 0).")
+    clipping_ratio: float | None = Field(default=None, description="Share of clipped samples, 0–1.")
+    loudness_lufs: float | None = Field(default=None, description="Integrated loudness, LUFS.")
+    snr_db: float | None = Field(default=None, description="Estimated signal-to-noise ratio, dB.")
+    reverb_rt60_s: float | None = Field(default=None, description="Estimated reverberation time, s.")
+    sample_rate: int | None = Field(default=None, description="Sample rate of the upload, Hz.")
+    bandwidth_hz: float | None = Field(default=None, description="Estimated audio bandwidth, Hz.")
+    longest_pause_s: float | None = Field(default=None, description="Longest pause between speech, s.")
+    music_score: float | None = Field(default=None, description="Music/noise likelihood, 0–1.")
+    warnings: list[QualityWarning] = Field(default_factory=list)
+    notes: list[str] | None = Field(
+        default=None, description="What intake changed, e.g. pauses shortened or the window used."
+    )
+
+
 class VoiceClonePublic(BaseModel):
     voice_id: str
     name: str
     created_at: str = Field(examples=["2026-03-28T14:22:10Z"])
     engine: str
-    duration_s: float = Field(description="Seconds of usable speech in the reference.")
+    duration_s: float = Field(
+        description="Seconds of audio the voice was made from: the uploaded recording after trimming "
+        "silence, shortening long pauses and, for recordings with over 30 s of speech, keeping the "
+        "best window. Shorter than `quality.duration_s`, the length of the upload itself."
+    )
     similarity: float | None = Field(
         description="Self-check: how much a test sentence in the clone sounds like the reference, 0–1."
     )
-    quality: dict[str, Any] = Field(
-        description="Reference quality report: score, warnings [{code,message,fix}]."
+    quality: QualityPublic = Field(
+        description="Reference quality report of the uploaded recording: score, measurements, "
+        "warnings [{code, message, fix}]."
     )
     has_reference_audio: bool
 

@@ -78,11 +78,15 @@ async def create_voice_clone(
         idempotency_key=idempotency_key or None,
     )
     headers = {"Idempotent-Replayed": "true"} if created.replayed else {}
-    body = Envelope(data=VoiceClonePublic(**created.record.as_dict())).model_dump(mode="json")
+    body = Envelope(data=VoiceClonePublic(**created.record.as_dict())).model_dump(
+        mode="json", exclude_unset=True
+    )
     return JSONResponse(body, status_code=201, headers=headers)
 
 
-@router.get("/api/v1/voice-clones", response_model=Envelope[VoiceClonesPublic])
+@router.get(
+    "/api/v1/voice-clones", response_model=Envelope[VoiceClonesPublic], response_model_exclude_unset=True
+)
 def read_voice_clones(
     services: ServicesDep,
     account: CurrentAccount,
@@ -100,7 +104,11 @@ def read_voice_clones(
     )
 
 
-@router.get("/api/v1/voice-clones/{voice_id}", response_model=Envelope[VoiceClonePublic])
+@router.get(
+    "/api/v1/voice-clones/{voice_id}",
+    response_model=Envelope[VoiceClonePublic],
+    response_model_exclude_unset=True,
+)
 def read_voice_clone(
     services: ServicesDep, account: CurrentAccount, voice_id: str
 ) -> Envelope[VoiceClonePublic]:
