@@ -112,3 +112,14 @@ def make_harness(make_settings: Callable[..., Settings]) -> Iterator[Callable[..
 @pytest.fixture
 def harness(make_harness: Callable[..., Harness]) -> Harness:
     return make_harness()
+
+
+@pytest.fixture
+def live_api(make_settings: Callable[..., Settings]) -> Iterator[tuple[str, str]]:
+    """``(base_url, api_key)`` of a uvicorn server around the fake engine (key with 1,000 credits)."""
+    from live_http import serve_in_thread
+
+    app = create_app(make_settings(), engine=FakeEngine())
+    with serve_in_thread(app) as base_url:
+        _, key = app.state.services.accounts.create_key(credits="1000")
+        yield base_url, key
