@@ -2,81 +2,22 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from toy_engine import ToyEngine
 
 from voxclone.api import create_app
-from voxclone.engines.base import Engine, VoiceInfo
-from voxclone.errors import NotFound
 from voxclone.service.container import Services
 from voxclone.settings import Settings
-from voxclone.voices.profile import VoiceProfile
 
 SR = 24000
-
-
-class FakeEngine(Engine):
-    """Speaks a sine tone per word (0.1 s each) whose pitch identifies the voice."""
-
-    name = "fake"
-    sample_rate = SR
-
-    def __init__(self, *, delay_s: float = 0.0):
-        self.delay_s = delay_s
-        self.started = 0  # synthesize() calls that began working
-        self.chunks_made = 0
-        self.closed_early = 0
-        self.lock = threading.Lock()
-
-    def languages(self) -> tuple[str, ...]:
-        return ("en-us", "es")
-
-    def builtin_voices(self) -> list[VoiceInfo]:
-        return [
-            VoiceInfo("fa_low", "Low", "en-us", "female", "a low test tone"),
-            VoiceInfo("fa_high", "High", "en-us", "female", "a high test tone"),
-        ]
-
-    def builtin_profile(self, voice_id: str) -> VoiceProfile:
-        freqs = {"fa_low": 220.0, "fa_high": 440.0}
-        if voice_id not in freqs:
-            raise NotFound(f"no voice {voice_id}", code="voice_not_found")
-        return VoiceProfile("fake", 1, {"freq": np.array([freqs[voice_id]], np.float32)})
-
-    def enroll(self, audio: np.ndarray, sample_rate: int) -> VoiceProfile:
-        freq = 100.0 + float(np.abs(audio).mean()) * 1000.0
-        return VoiceProfile("fake", 1, {"freq": np.array([freq], np.float32)})
-
-    def synthesize(
-        self, text: str, voice: VoiceProfile, *, language: str | None = None, speed: float = 1.0
-    ) -> Iterator[np.ndarray]:
-        freq = float(voice.tensors["freq"][0])
-        n = int(0.1 * SR / speed)
-        t = np.arange(n, dtype=np.float32) / SR
-        words = text.split()
-        done = 0
-        with self.lock:
-            self.started += 1
-        try:
-            for _ in words:
-                if self.delay_s:
-                    time.sleep(self.delay_s)
-                with self.lock:
-                    self.chunks_made += 1
-                done += 1
-                yield (0.3 * np.sin(2 * np.pi * freq * t)).astype(np.float32)
-        finally:
-            if done < len(words):
-                with self.lock:
-                    self.closed_early += 1
+# The HTTP tests run on the toy engine: a sine tone per word, whose pitch identifies the voice.
+FakeEngine = ToyEngine
 
 
 @dataclass
@@ -154,3 +95,14 @@ def make_live(make_settings: Callable[..., Settings]) -> Iterator[Callable[..., 
             return live
 
         yield make
+
+
+@pytest.fixture
+def live_api(make_settings: Callable[..., Settings]) -> Iterator[tuple[str, str]]:
+    """``(base_url, api_key)`` of a uvicorn server around the fake engine (key with 1,000 credits)."""
+    from live_http import serve_in_thread
+
+    app = create_app(make_settings(), engine=FakeEngine())
+    with serve_in_thread(app) as base_url:
+        _, key = app.state.services.accounts.create_key(credits="1000")
+        yield base_url, key

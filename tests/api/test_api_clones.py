@@ -145,3 +145,21 @@ def test_racing_creates_respect_the_limit_atomically(make_harness: Any, referenc
             p.parent.name for p in (harness.services.settings.data_dir / "blobs").rglob("*") if p.is_file()
         }
         assert stored == {row.id}
+
+
+def test_the_two_durations_are_documented_and_mean_what_they_say(harness: Any, reference_wav: bytes) -> None:
+    """Top-level ``duration_s``: audio the voice was made from; ``quality.duration_s``: the upload."""
+    import io
+
+    import soundfile as sf
+
+    headers = harness.new_account("1")
+    clone = _create(harness, headers, reference_wav).json()["data"]
+    upload_s = sf.info(io.BytesIO(reference_wav)).duration
+    assert clone["quality"]["duration_s"] == round(upload_s, 2)
+    assert 3.0 < clone["duration_s"] < clone["quality"]["duration_s"]  # silence trimmed
+    schemas = harness.client.get("/openapi.json").json()["components"]["schemas"]
+    top = schemas["VoiceClonePublic"]["properties"]["duration_s"]["description"]
+    upload = schemas["QualityPublic"]["properties"]["duration_s"]["description"]
+    assert "made from" in top and "quality.duration_s" in top
+    assert "uploaded recording" in upload and "top-level `duration_s`" in upload

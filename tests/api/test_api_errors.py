@@ -160,3 +160,53 @@ def test_unexpected_error_is_a_logged_500_with_request_id(harness: Any) -> None:
     assert body["code"] == "internal_error" and "kaboom" not in body["message"]
     assert body["request_id"] == r.headers["x-request-id"]
     assert harness.client.get("/api/v1/health").status_code == 200
+
+
+@pytest.mark.parametrize("after", ["\x00", "a\x00b", "vc_" + "\x00" * 26, "not-a-cursor", "vc_" + "U" * 26])
+def test_malformed_list_cursor_is_a_400_on_every_database(harness: Any, after: str) -> None:
+    headers = harness.new_account()
+    r = harness.client.get("/api/v1/voice-clones", params={"after": after}, headers=headers)
+    assert (r.status_code, r.json()["code"]) == (400, "invalid_cursor"), r.text
+    r = harness.client.get("/api/v1/voice-clones", params={"after": "vc_" + "0" * 26}, headers=headers)
+    assert r.status_code == 200 and r.json()["data"]["voice_clones"] == []
+    assert harness.client.get("/api/v1/voice-clones", headers=headers).status_code == 200
+
+
+@pytest.mark.parametrize("name", ["a\x00b", "a\x1fb", "line\nbreak", "del\x7f", "c1\x85in the middle"])
+def test_control_characters_in_a_clone_name_are_refused_before_enrollment(harness: Any, name: str) -> None:
+    headers = harness.new_account()
+    r = harness.client.post(
+        "/api/v1/voice-clones",
+        files={"audio": ("a.wav", b"not audio, never decoded", "audio/wav")},
+        data={"name": name},
+        headers=headers,
+    )
+    assert (r.status_code, r.json()["code"]) == (400, "invalid_name"), r.text
+    assert harness.client.get("/api/v1/voice-clones", headers=headers).status_code == 200
+
+
+@pytest.mark.parametrize("key", ["a\x00b", "tab\there", "x" * 256])
+def test_malformed_idempotency_key_is_refused_before_enrollment(harness: Any, key: str) -> None:
+    headers = {**harness.new_account(), "Idempotency-Key": key}
+    r = harness.client.post(
+        "/api/v1/voice-clones",
+        files={"audio": ("a.wav", b"not audio, never decoded", "audio/wav")},
+        data={"name": "ok"},
+        headers=headers,
+    )
+    assert (r.status_code, r.json()["code"]) == (400, "invalid_idempotency_key"), r.text
+
+
+@pytest.mark.parametrize("voice_id", ["a%00b", "vc_%00", "vc_" + "%00" * 26, "vc_" + "0" * 25 + "%FF"])
+def test_malformed_voice_ids_in_paths_are_a_clean_404(harness: Any, voice_id: str) -> None:
+    headers = harness.new_account()
+    for method in ("GET", "DELETE"):
+        r = harness.client.request(method, f"/api/v1/voice-clones/{voice_id}", headers=headers)
+        assert (r.status_code, r.json()["code"]) == (404, "voice_not_found"), (method, r.text)
+    for voice in ("\x00", "vc_\x00", "vc_" + "\x00" * 26):
+        r = harness.client.post(TTS, json={"text": "hi", "voice_id": voice}, headers=headers)
+        assert (r.status_code, r.json()["code"]) == (404, "voice_not_found"), r.text
+        body = {"model": "tts-1", "input": "hi", "voice": voice}
+        r = harness.client.post("/v1/audio/speech", json=body, headers=headers)
+        assert (r.status_code, r.json()["error"]["code"]) == (404, "voice_not_found"), r.text
+    assert harness.client.get("/api/v1/voice-clones", headers=headers).status_code == 200

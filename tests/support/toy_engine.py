@@ -34,10 +34,11 @@ class ToyEngine(Engine):
     name = "toy"
     sample_rate = SR
     capabilities = Capabilities(cloning=True, self_check=True, timestamps=False, streaming="phrase")
-    limits = Limits(min_speed=0.5, max_speed=2.0, max_text_chars=2000)
+    limits = Limits(min_speed=0.25, max_speed=4.0)
 
     def __init__(self, *, delay_s: float = 0.0):
         self.delay_s = delay_s
+        self.started = 0  # streams that began working
         self.chunks_made = 0
         self.closed_early = 0
         self.lock = threading.Lock()
@@ -85,6 +86,8 @@ class ToyEngine(Engine):
         t = np.arange(n, dtype=np.float32) / SR
         words = utterance.text.split()
         done = 0
+        with self.lock:
+            self.started += 1
         try:
             for _ in words:
                 if self.delay_s:

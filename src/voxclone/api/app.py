@@ -14,6 +14,7 @@ from fastapi.routing import APIRoute
 from voxclone import __version__
 from voxclone.api.errors import install_error_handlers
 from voxclone.api.middleware import RequestIdMiddleware, UploadLimitMiddleware
+from voxclone.api.openapi import install_openapi
 from voxclone.api.routes import account, health, models, openai_speech, tts, voice_clones, voices
 from voxclone.engines.base import Engine
 from voxclone.service.container import Services
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     for module in (health, voices, voice_clones, tts, account, openai_speech, models):
         app.include_router(module.router)
     install_error_handlers(app)
+    install_openapi(app)
     app.add_middleware(
         UploadLimitMiddleware, max_bytes=settings.max_upload_bytes, paths=("/api/v1/voice-clones",)
     )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from voxclone.errors import AuthenticationFailed, EngineUnavailable
 from voxclone.service.accounts import AccountRef
@@ -21,8 +22,15 @@ async def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
+# Declared for the OpenAPI document (security schemes); the headers are parsed below.
+_BEARER = HTTPBearer(auto_error=False, bearerFormat="oute_…", description="`Authorization: Bearer oute_…`")
+_API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False, description="The key alone, `oute_…`")
+
+
 def get_current_account(
     services: ServicesDep,
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)] = None,
+    _api_key: Annotated[str | None, Security(_API_KEY)] = None,
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
     x_api_key: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> AccountRef:

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from voxclone.api.middleware import request_id_of
+from voxclone.api.openapi import allowed_methods
 from voxclone.errors import Overloaded, ServiceError
 
 log = logging.getLogger(__name__)
@@ -99,7 +100,11 @@ async def handle_http_error(request: Request, exc: Exception) -> JSONResponse:
     message = str(exc.detail) if exc.detail else code.replace("_", " ")
     if exc.status_code == 404 and message == "Not Found":
         message = f"no route {request.method} {request.url.path}"
-    headers = dict(exc.headers) if exc.headers else None
+    headers = dict(exc.headers) if exc.headers else {}
+    if exc.status_code == 405:
+        # Starlette names only the first matching route's methods; list every route's at this path
+        headers = {k: v for k, v in headers.items() if k.lower() != "allow"}
+        headers["Allow"] = ", ".join(allowed_methods(request))
     return error_response(request, status=exc.status_code, code=code, message=message, headers=headers)
 
 

@@ -6,19 +6,33 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
+from voxclone.service.speech import FORMATS
+
+# Limits the service checks itself (400 with its own code: ``empty_text``, ``invalid_speed``…), so
+# they are documented in the schema without pydantic enforcing them (which would answer 422).
+_NON_EMPTY: dict[str, Any] = {"minLength": 1}
+_SPEED_RANGE: dict[str, Any] = {"minimum": 0.25, "maximum": 4.0}
+_FORMATS: dict[str, Any] = {"enum": list(FORMATS)}
+
 
 class TTSCreate(BaseModel):
     """Body of ``/api/v1/tts_non_stream`` and ``/api/v1/tts_stream``."""
 
     model_config = ConfigDict(extra="ignore")
 
-    text: StrictStr = Field(description="Text to speak, 1–5,000 characters.")
-    voice_id: StrictStr = Field(description="A built-in voice id or one of your `vc_…` clone ids.")
+    text: StrictStr = Field(
+        description="Text to speak, 1–5,000 characters, not only spaces.", json_schema_extra=_NON_EMPTY
+    )
+    voice_id: StrictStr = Field(
+        description="A built-in voice id or one of your `vc_…` clone ids.", json_schema_extra=_NON_EMPTY
+    )
     model_name: StrictStr | None = Field(default=None, description="Accepted for compatibility (any value).")
     response_format: StrictStr = Field(
-        default="wav", description="wav (24 kHz mono 16-bit), mp3, flac, opus, pcm."
+        default="wav",
+        description="wav (24 kHz mono 16-bit), mp3, flac, opus, aac or pcm.",
+        json_schema_extra=_FORMATS,
     )
-    speed: float = Field(default=1.0, description="Speaking rate, 0.25–4.0.")
+    speed: float = Field(default=1.0, description="Speaking rate, 0.25–4.0.", json_schema_extra=_SPEED_RANGE)
     language: StrictStr | None = Field(default=None, description="Language code; detected when omitted.")
 
 
@@ -28,10 +42,16 @@ class SpeechCreate(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     model: StrictStr = Field(description="Any model id from GET /v1/models (e.g. tts-1).")
-    input: StrictStr = Field(description="Text to speak, 1–5,000 characters.")
-    voice: StrictStr | dict[str, Any] = Field(description="Built-in voice id or `vc_…` clone id (or {id}).")
-    response_format: StrictStr = Field(default="mp3", description="mp3, opus, aac, flac, wav or pcm.")
-    speed: float = Field(default=1.0, description="0.25–4.0.")
+    input: StrictStr = Field(
+        description="Text to speak, 1–5,000 characters, not only spaces.", json_schema_extra=_NON_EMPTY
+    )
+    voice: StrictStr | dict[str, Any] = Field(
+        description="Built-in voice id or `vc_…` clone id (or {id}).", json_schema_extra=_NON_EMPTY
+    )
+    response_format: StrictStr = Field(
+        default="mp3", description="mp3, opus, aac, flac, wav or pcm.", json_schema_extra=_FORMATS
+    )
+    speed: float = Field(default=1.0, description="0.25–4.0.", json_schema_extra=_SPEED_RANGE)
     instructions: StrictStr | None = Field(default=None, description="Accepted and ignored.")
     stream_format: Literal["audio", "sse"] | None = Field(default=None, description="audio (default) or sse.")
 
@@ -50,17 +70,59 @@ class VoicesPublic(BaseModel):
     voices: list[VoicePublic]
 
 
+class QualityWarning(BaseModel):
+    code: str = Field(description="Stable snake_case code, e.g. `noisy`, `clipping`, `short_reference`.")
+    message: str
+    fix: str
+
+
+class QualityPublic(BaseModel):
+    """The reference quality report. It describes the **uploaded recording** as a whole."""
+
+    model_config = ConfigDict(extra="allow")
+
+    score: int | None = Field(default=None, description="0 (unusable) to 100 (clean).")
+    duration_s: float | None = Field(
+        default=None,
+        description="Length of the uploaded recording in seconds, silence included (as decoded; "
+        "very long uploads are cut at the intake cap). Compare the clone's top-level `duration_s`, "
+        "the audio the voice was made from.",
+    )
+    speech_duration_s: float | None = Field(
+        default=None, description="Seconds of speech the voice-activity detector found in the upload."
+    )
+    speech_ratio: float | None = Field(default=None, description="speech_duration_s / duration_s, 0–1.")
+    peak_dbfs: float | None = Field(default=None, description="Sample peak, dBFS (≤ 0).")
+    clipping_ratio: float | None = Field(default=None, description="Share of clipped samples, 0–1.")
+    loudness_lufs: float | None = Field(default=None, description="Integrated loudness, LUFS.")
+    snr_db: float | None = Field(default=None, description="Estimated signal-to-noise ratio, dB.")
+    reverb_rt60_s: float | None = Field(default=None, description="Estimated reverberation time, s.")
+    sample_rate: int | None = Field(default=None, description="Sample rate of the upload, Hz.")
+    bandwidth_hz: float | None = Field(default=None, description="Estimated audio bandwidth, Hz.")
+    longest_pause_s: float | None = Field(default=None, description="Longest pause between speech, s.")
+    music_score: float | None = Field(default=None, description="Music/noise likelihood, 0–1.")
+    warnings: list[QualityWarning] = Field(default_factory=list)
+    notes: list[str] | None = Field(
+        default=None, description="What intake changed, e.g. pauses shortened or the window used."
+    )
+
+
 class VoiceClonePublic(BaseModel):
     voice_id: str
     name: str
     created_at: str = Field(examples=["2026-03-28T14:22:10Z"])
     engine: str
-    duration_s: float = Field(description="Seconds of usable speech in the reference.")
+    duration_s: float = Field(
+        description="Seconds of audio the voice was made from: the uploaded recording after trimming "
+        "silence, shortening long pauses and, for recordings with over 30 s of speech, keeping the "
+        "best window. Shorter than `quality.duration_s`, the length of the upload itself."
+    )
     similarity: float | None = Field(
         description="Self-check: how much a test sentence in the clone sounds like the reference, 0–1."
     )
-    quality: dict[str, Any] = Field(
-        description="Reference quality report: score, warnings [{code,message,fix}]."
+    quality: QualityPublic = Field(
+        description="Reference quality report of the uploaded recording: score, measurements, "
+        "warnings [{code, message, fix}]."
     )
     has_reference_audio: bool
 
@@ -107,6 +169,22 @@ class HealthPublic(BaseModel):
 
 
 class ErrorPublic(BaseModel):
-    code: str
+    """An error on the OuteAI routes (``/api/v1/…``); codes are listed in ``docs/errors.md``."""
+
+    code: str = Field(description="Stable snake_case code, e.g. `voice_not_found`.")
+    message: str = Field(description="One sentence saying what to change.")
+    request_id: str = Field(description="Also in the `x-request-id` header; quote it in reports.")
+    param: str | None = Field(default=None, description="The request field at fault, when there is one.")
+
+
+class OpenAIErrorDetail(BaseModel):
     message: str
-    request_id: str
+    type: str = Field(description="OpenAI's error type, e.g. `invalid_request_error`.")
+    code: str | None = Field(description="The same stable code as on the OuteAI routes.")
+    param: str | None
+
+
+class OpenAIErrorPublic(BaseModel):
+    """An error on the OpenAI-compatible routes (``/v1/…``), in OpenAI's shape."""
+
+    error: OpenAIErrorDetail

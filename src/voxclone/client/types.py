@@ -65,7 +65,8 @@ class VoiceClone(_Record):
     name: str
     created_at: str | None = None
     duration: float | None = None
-    """Seconds of reference speech the clone was made from."""
+    """Seconds of audio the clone was made from (the upload after trimming silence; the upload's own
+    length is ``raw["quality"]["duration_s"]``)."""
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+import unicodedata
 from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_NAME_CHARS = 200
+MAX_IDEMPOTENCY_KEY_CHARS = 255
 _PROFILE_CACHE_SIZE = 128
 
 
@@ -111,6 +113,8 @@ class CloneService:
         Returns the stored result when ``idempotency_key`` was already used for the same request.
         """
         _check_name(name)
+        if idempotency_key is not None:
+            _check_idempotency_key(idempotency_key)
         with self._db.sessions() as session:
             if idempotency_key:
                 stored = self._replay(session, account, idempotency_key, _fingerprint(name, audio))
@@ -175,52 +179,57 @@ class CloneService:
     def _commit(
         self, account: AccountRef, name: str, audio: bytes, enrolled: _Enrolled, idempotency_key: str | None
     ) -> CloneCreated:
+        """Store the blobs and commit the clone row, its charge and idempotency record together.
+
+        Crash-consistent: the blobs join the row's database transaction (PostgreSQL) or are
+        written under a locked pending marker that outlives a crash (files), so a process killed
+        at any step leaves the whole clone or nothing once the start-up sweep has run.
+        """
         clone_id = new_id("vc")
         profile_key = f"{clone_id}/profile"
         reference_key = f"{clone_id}/reference" if self._settings.keep_reference_audio else None
-        blobs = self._db.blobs
         try:
-            blobs.put(profile_key, enrolled.profile)
-            if reference_key:
-                blobs.put(reference_key, audio)
-            with self._db.write_sessions.begin() as session:
-                repo.get_account(session, account_id=account.id, for_update=True)
-                self._check_can_create(session, account.id)
-                row = VoiceClone(
-                    id=clone_id,
-                    account_id=account.id,
-                    name=name,
-                    engine=self._engine.name,
-                    duration_s=enrolled.duration_s,
-                    quality=enrolled.quality,
-                    similarity=enrolled.similarity,
-                    profile_key=profile_key,
-                    reference_key=reference_key,
-                )
-                session.add(row)
-                session.flush()
-                record = CloneRecord.from_row(row)
-                repo.add_ledger_entry(
-                    session,
-                    account_id=account.id,
-                    kind="clone",
-                    amount_micro=-to_micro(self._settings.clone_cost),
-                    reference=clone_id,
-                )
-                if idempotency_key:
-                    repo.add_idempotency(
+            with self._db.blobs.transaction(group=clone_id) as blobs:
+                blobs.put(profile_key, enrolled.profile)
+                if reference_key:
+                    blobs.put(reference_key, audio)
+                with self._db.write_sessions.begin() as session:
+                    repo.get_account(session, account_id=account.id, for_update=True)
+                    self._check_can_create(session, account.id)
+                    row = VoiceClone(
+                        id=clone_id,
+                        account_id=account.id,
+                        name=name,
+                        engine=self._engine.name,
+                        duration_s=enrolled.duration_s,
+                        quality=enrolled.quality,
+                        similarity=enrolled.similarity,
+                        profile_key=profile_key,
+                        reference_key=reference_key,
+                    )
+                    session.add(row)
+                    session.flush()
+                    record = CloneRecord.from_row(row)
+                    repo.add_ledger_entry(
                         session,
                         account_id=account.id,
-                        key=idempotency_key,
-                        fingerprint=_fingerprint(name, audio),
-                        status_code=201,
-                        response=record.as_dict(),
+                        kind="clone",
+                        amount_micro=-to_micro(self._settings.clone_cost),
+                        reference=clone_id,
                     )
-        except BaseException as e:
-            blobs.delete(profile_key)
-            if reference_key:
-                blobs.delete(reference_key)
-            if isinstance(e, IntegrityError) and idempotency_key:
+                    if idempotency_key:
+                        repo.add_idempotency(
+                            session,
+                            account_id=account.id,
+                            key=idempotency_key,
+                            fingerprint=_fingerprint(name, audio),
+                            status_code=201,
+                            response=record.as_dict(),
+                        )
+                    blobs.join(session)
+                # the commit above is the last step in the blob transaction: nothing may follow it
+        except IntegrityError:
+            if idempotency_key:
                 # a concurrent request with the same key won the race: answer with its result
                 with self._db.sessions() as session:
                     stored = self._replay(session, account, idempotency_key, _fingerprint(name, audio))
@@ -230,10 +239,6 @@ class CloneService:
         return CloneCreated(record=record, replayed=False)
 
     def _replay(self, session: Any, account: AccountRef, key: str, fingerprint: str) -> CloneCreated | None:
-        if len(key) > 255:
-            raise InvalidRequest(
-                "Idempotency-Key must be at most 255 characters", code="invalid_idempotency_key"
-            )
         stored = repo.get_idempotency(session, account_id=account.id, key=key)
         if stored is None:
             return None
@@ -270,6 +275,10 @@ class CloneService:
         """One page, newest first, and whether more follow (continue with ``after`` = last id)."""
         if not 1 <= limit <= 100:
             raise InvalidRequest("limit must be between 1 and 100", code="invalid_limit")
+        if after is not None and not is_ulid_id(after, "vc"):
+            raise InvalidRequest(
+                "after must be a voice_id from the previous page (its next_cursor)", code="invalid_cursor"
+            )
         with self._db.sessions() as session:
             rows = repo.list_clones(session, account_id=account.id, limit=limit + 1, before_id=after)
         return [CloneRecord.from_row(r) for r in rows[:limit]], len(rows) > limit
@@ -279,15 +288,25 @@ class CloneService:
             return CloneRecord.from_row(self._get(session, account, voice_id))
 
     def delete(self, *, account: AccountRef, voice_id: str) -> None:
-        """Remove the clone at once, then its profile and reference audio."""
-        with self._db.write_sessions.begin() as session:
+        """Remove the clone, its profile and reference audio.
+
+        The row and the blobs go in one step on PostgreSQL; with files, the row goes first and the
+        files right after, under a pending marker, so a crash in between leaves files that the
+        start-up sweep removes (never a row without its blobs).
+        """
+        _check_voice_id(voice_id)
+        with (
+            self._db.blobs.transaction(group=voice_id) as blobs,
+            self._db.write_sessions.begin() as session,
+        ):
             row = self._get(session, account, voice_id)
-            keys = [k for k in (row.profile_key, row.reference_key) if k]
+            for key in (row.profile_key, row.reference_key):
+                if key:
+                    blobs.delete(key)
             session.delete(row)
+            blobs.join(session)
         with self._cache_lock:
             self._cache.pop(voice_id, None)
-        for key in keys:
-            self._db.blobs.delete(key)
 
     def load_profile(self, *, account: AccountRef, voice_id: str) -> VoiceProfile:
         """The profile of one of the caller's clones (404 ``voice_not_found`` otherwise)."""
@@ -315,19 +334,45 @@ class CloneService:
         return profile
 
     def _get(self, session: Any, account: AccountRef, voice_id: str) -> VoiceClone:
-        row = None
-        if is_ulid_id(voice_id, "vc"):
-            row = repo.get_clone(session, account_id=account.id, clone_id=voice_id)
+        _check_voice_id(voice_id)
+        row = repo.get_clone(session, account_id=account.id, clone_id=voice_id)
         if row is None:
             raise NotFound(f"voice {voice_id!r} not found", code="voice_not_found")
         return row
 
 
+def _check_voice_id(voice_id: str) -> None:
+    """404 ``voice_not_found`` for anything that is not a clone id, before it reaches a query."""
+    if not is_ulid_id(voice_id, "vc"):
+        raise NotFound(f"voice {voice_id!r} not found", code="voice_not_found")
+
+
+def _has_control(value: str) -> bool:
+    """Whether ``value`` holds a control character (C0, DEL, C1) or a lone surrogate, which no
+    database column should store (PostgreSQL refuses NUL outright)."""
+    return any(unicodedata.category(ch) in ("Cc", "Cs") for ch in value)
+
+
 def _check_name(name: str) -> None:
+    """1–200 characters, not only spaces, no control characters (400 ``invalid_name``)."""
     if not name or not name.strip():
         raise InvalidRequest("name must not be empty", code="invalid_name")
     if len(name) > MAX_NAME_CHARS:
         raise InvalidRequest(f"name must be at most {MAX_NAME_CHARS} characters", code="invalid_name")
+    if _has_control(name):
+        raise InvalidRequest(
+            "name must not contain control characters (NUL, line breaks, tabs…)", code="invalid_name"
+        )
+
+
+def _check_idempotency_key(key: str) -> None:
+    """1–255 characters without control characters (400 ``invalid_idempotency_key``)."""
+    if len(key) > MAX_IDEMPOTENCY_KEY_CHARS or _has_control(key):
+        raise InvalidRequest(
+            f"Idempotency-Key must be at most {MAX_IDEMPOTENCY_KEY_CHARS} characters without control "
+            "characters (a UUID is a good key)",
+            code="invalid_idempotency_key",
+        )
 
 
 def _fingerprint(name: str, audio: bytes) -> str:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from voxclone.engines.base import Engine
 from voxclone.service.accounts import AccountService
@@ -12,6 +15,9 @@ from voxclone.service.pool import SynthesisPool
 from voxclone.service.speech import SpeechService
 from voxclone.settings import Settings
 from voxclone.store.db import Database, open_database
+from voxclone.store.sweep import sweep_orphan_blobs
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -27,8 +33,9 @@ class Services:
 
     @classmethod
     def build(cls, *, settings: Settings, engine: Engine, db: Database | None = None) -> Services:
-        """Open (and migrate) the database and create the services around ``engine``."""
+        """Open (and migrate) the database, sweep orphan blobs and create the services around ``engine``."""
         db = db or open_database(settings)
+        _sweep(db)
         pool = SynthesisPool(workers=settings.resolved_workers(), queue_size=settings.queue_size)
         clones = CloneService(db=db, engine=engine, pool=pool, settings=settings)
         holds = CreditHolds(
@@ -50,3 +57,14 @@ class Services:
     def close(self) -> None:
         self.pool.close()
         self.db.close()
+
+
+def _sweep(db: Database) -> None:
+    """Remove blobs left by a crash; a failure is logged and does not stop the start."""
+    try:
+        removed = sweep_orphan_blobs(db)
+    except (OSError, SQLAlchemyError) as e:
+        log.warning("could not sweep orphan blobs (they stay until the next start): %s", e)
+        return
+    if removed:
+        log.info("removed %d orphan blob(s) left by an interrupted clone create or delete", removed)

@@ -16,7 +16,8 @@ from sqlalchemy import create_engine as sa_create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from voxclone.settings import Settings
-from voxclone.store.blobs import BlobStore, LocalBlobStore, SqlBlobStore
+from voxclone.store.blobs import BlobStore, SqlBlobStore
+from voxclone.store.local_blobs import LocalBlobStore
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK_ID = 7_242_001

@@ -5,13 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from voxclone.api.deps import CurrentAccount, ServicesDep
+from voxclone.api.openapi import error_responses
 from voxclone.api.schemas import AccountPublic, Envelope, UsagePublic
 from voxclone.service.clones import iso
 
 router = APIRouter(tags=["account"])
 
 
-@router.get("/api/v1/account", response_model=Envelope[AccountPublic])
+@router.get("/api/v1/account", response_model=Envelope[AccountPublic], responses=error_responses(401, 503))
 def read_account(services: ServicesDep, account: CurrentAccount) -> Envelope[AccountPublic]:
     summary = services.accounts.summary(account_id=account.id)
     settings = services.settings

@@ -6,11 +6,12 @@ from fastapi import APIRouter
 
 from voxclone import __version__
 from voxclone.api.deps import ServicesDep
+from voxclone.api.openapi import error_responses
 from voxclone.api.schemas import HealthPublic
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/api/v1/health", response_model=HealthPublic)
+@router.get("/api/v1/health", response_model=HealthPublic, responses=error_responses(503))
 def read_health(services: ServicesDep) -> HealthPublic:
     return HealthPublic(status="ok", version=__version__, engine=services.engine.info())

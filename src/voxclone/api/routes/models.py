@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from voxclone.api.deps import CurrentAccount, ServicesDep
+from voxclone.api.openapi import error_responses
 
 router = APIRouter(tags=["openai"])
 
@@ -14,7 +15,7 @@ ALIASES = ("tts-1", "tts-1-hd", "gpt-4o-mini-tts", "outetts_1_pro")
 _CREATED = 1_767_225_600  # 2026-01-01T00:00:00Z
 
 
-@router.get("/v1/models")
+@router.get("/v1/models", responses=error_responses(401, 503, openai=True))
 def read_models(services: ServicesDep, account: CurrentAccount) -> dict[str, Any]:
     del account  # authentication only
     ids = [f"voxclone-{services.engine.name}", *ALIASES]

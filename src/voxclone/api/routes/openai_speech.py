@@ -12,6 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from voxclone.api.deps import CurrentAccount, ServicesDep
+from voxclone.api.openapi import audio_response, error_responses
 from voxclone.api.schemas import SpeechCreate
 from voxclone.api.streaming import stream_job
 from voxclone.errors import InvalidRequest
@@ -23,7 +24,14 @@ router = APIRouter(tags=["openai"])
 @router.post(
     "/v1/audio/speech",
     response_class=StreamingResponse,
-    responses={200: {"content": {"audio/mpeg": {}, "text/event-stream": {}}, "description": "Audio"}},
+    responses={
+        **audio_response(
+            "Audio bytes in `response_format` (mp3 by default), or server-sent events with "
+            "`stream_format: sse`",
+            extra_types=("text/event-stream",),
+        ),
+        **error_responses(400, 401, 402, 404, 409, 413, 422, 503, openai=True),
+    },
 )
 async def create_openai_speech(
     body: SpeechCreate, request: Request, services: ServicesDep, account: CurrentAccount

@@ -9,6 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from voxclone.api.deps import CurrentAccount, ServicesDep
+from voxclone.api.openapi import audio_response, error_responses
 from voxclone.api.schemas import TTSCreate
 from voxclone.api.streaming import render_job, stream_job
 from voxclone.service.speech import SpeechRequest
@@ -16,7 +17,8 @@ from voxclone.service.speech import SpeechRequest
 router = APIRouter(tags=["tts"])
 
 _AUDIO: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"audio/wav": {}}, "description": "Audio bytes (WAV 24 kHz mono 16-bit by default)"}
+    **audio_response("Audio bytes in `response_format` (WAV 24 kHz mono 16-bit by default)"),
+    **error_responses(400, 401, 402, 404, 409, 413, 422, 503),
 }
 
 

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile
 
 from voxclone.api.deps import CurrentAccount, ServicesDep
+from voxclone.api.openapi import error_responses
 from voxclone.api.schemas import Envelope, VoiceCloneDeleted, VoiceClonePublic, VoiceClonesPublic
 from voxclone.errors import InvalidRequest, PayloadTooLarge
 
@@ -28,7 +29,12 @@ _UPLOAD_SCHEMA: dict[str, Any] = {
                             "format": "binary",
                             "description": "5–60 s of one speaker",
                         },
-                        "name": {"type": "string", "maxLength": 200},
+                        "name": {
+                            "type": "string",
+                            "minLength": 1,
+                            "maxLength": 200,
+                            "description": "1–200 characters, not only spaces, no control characters",
+                        },
                     },
                 }
             }
@@ -37,17 +43,28 @@ _UPLOAD_SCHEMA: dict[str, Any] = {
 }
 
 
+_CLONE_ID = {"pattern": "^vc_[0-9a-hjkmnp-tv-z]{26}$"}
+
+
 @router.post(
     "/api/v1/voice-clones",
     status_code=201,
     response_model=Envelope[VoiceClonePublic],
     openapi_extra=_UPLOAD_SCHEMA,
+    responses=error_responses(400, 401, 402, 409, 413, 415, 422, 503),
 )
 async def create_voice_clone(
     request: Request,
     services: ServicesDep,
     account: CurrentAccount,
-    idempotency_key: Annotated[str | None, Header()] = None,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            description="Any unique string (a UUID), at most 255 characters: a retry with the same key "
+            "returns the first result",
+            json_schema_extra={"maxLength": 255},
+        ),
+    ] = None,
 ) -> JSONResponse:
     """Clone a voice from a recording (costs 0.025 credits). Retries with the same
     ``Idempotency-Key`` return the first result without a second clone or charge."""
@@ -78,16 +95,30 @@ async def create_voice_clone(
         idempotency_key=idempotency_key or None,
     )
     headers = {"Idempotent-Replayed": "true"} if created.replayed else {}
-    body = Envelope(data=VoiceClonePublic(**created.record.as_dict())).model_dump(mode="json")
+    body = Envelope(data=VoiceClonePublic(**created.record.as_dict())).model_dump(
+        mode="json", exclude_unset=True
+    )
     return JSONResponse(body, status_code=201, headers=headers)
 
 
-@router.get("/api/v1/voice-clones", response_model=Envelope[VoiceClonesPublic])
+@router.get(
+    "/api/v1/voice-clones",
+    response_model=Envelope[VoiceClonesPublic],
+    response_model_exclude_unset=True,
+    responses=error_responses(400, 401, 422, 503),
+)
 def read_voice_clones(
     services: ServicesDep,
     account: CurrentAccount,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    after: Annotated[str | None, Query(description="Cursor: the last voice_id of the previous page")] = None,
+    after: Annotated[
+        str | None,
+        Query(
+            description="Cursor: the `next_cursor` (last voice_id) of the previous page; anything "
+            "else is refused with 400 `invalid_cursor`",
+            json_schema_extra=_CLONE_ID,
+        ),
+    ] = None,
 ) -> Envelope[VoiceClonesPublic]:
     """Your clones, newest first."""
     page, more = services.clones.list(account=account, limit=limit, after=after)
@@ -100,7 +131,12 @@ def read_voice_clones(
     )
 
 
-@router.get("/api/v1/voice-clones/{voice_id}", response_model=Envelope[VoiceClonePublic])
+@router.get(
+    "/api/v1/voice-clones/{voice_id}",
+    response_model=Envelope[VoiceClonePublic],
+    response_model_exclude_unset=True,
+    responses=error_responses(401, 404, 503),
+)
 def read_voice_clone(
     services: ServicesDep, account: CurrentAccount, voice_id: str
 ) -> Envelope[VoiceClonePublic]:
@@ -108,7 +144,11 @@ def read_voice_clone(
     return Envelope(data=VoiceClonePublic(**record.as_dict()))
 
 
-@router.delete("/api/v1/voice-clones/{voice_id}", response_model=Envelope[VoiceCloneDeleted])
+@router.delete(
+    "/api/v1/voice-clones/{voice_id}",
+    response_model=Envelope[VoiceCloneDeleted],
+    responses=error_responses(401, 404, 503),
+)
 def delete_voice_clone(
     services: ServicesDep, account: CurrentAccount, voice_id: str
 ) -> Envelope[VoiceCloneDeleted]:

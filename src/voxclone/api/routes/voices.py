@@ -5,12 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from voxclone.api.deps import CurrentAccount, ServicesDep
+from voxclone.api.openapi import error_responses
 from voxclone.api.schemas import Envelope, VoicePublic, VoicesPublic
 
 router = APIRouter(tags=["voices"])
 
 
-@router.get("/api/v1/voices", response_model=Envelope[VoicesPublic])
+@router.get("/api/v1/voices", response_model=Envelope[VoicesPublic], responses=error_responses(401, 503))
 def read_voices(services: ServicesDep, account: CurrentAccount) -> Envelope[VoicesPublic]:
     voices = [
         VoicePublic(

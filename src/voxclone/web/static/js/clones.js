@@ -189,7 +189,7 @@ export class ClonePanel {
     $("clones-empty").hidden = clones.length > 0;
     for (const c of clones) {
       const score = c.quality && typeof c.quality.score === "number" ? ` · quality ${Math.round(c.quality.score)}` : "";
-      const duration = typeof c.duration_s === "number" ? ` · ${c.duration_s.toFixed(1)} s reference` : "";
+      const duration = typeof c.duration_s === "number" ? ` · ${c.duration_s.toFixed(1)} s of speech used` : "";
       list.append(h("li", { "data-voice-id": c.voice_id },
         h("span", { class: "meta" },
           h("span", { class: "name", text: c.name }),

@@ -4,7 +4,7 @@ import { $, h } from "./ui.js";
 
 // Known metrics, in display order: [key, label, formatter]. Unknown numeric keys are shown too.
 const METRICS = [
-  ["duration_s", "Duration", (v) => `${v.toFixed(1)} s`],
+  ["duration_s", "Recording", (v) => `${v.toFixed(1)} s`],
   ["speech_duration_s", "Speech", (v) => `${v.toFixed(1)} s`],
   ["speech_ratio", "Speech ratio", (v) => `${Math.round(v * 100)} %`],
   ["peak_dbfs", "Peak", (v) => `${v.toFixed(1)} dBFS`],
