@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
@@ -18,6 +20,9 @@ from voxclone.api.openapi import install_openapi
 from voxclone.api.routes import account, health, models, openai_speech, tts, voice_clones, voices
 from voxclone.engines.base import Engine
 from voxclone.service.container import Services
+
+if TYPE_CHECKING:
+    from voxclone.service.reenroll import ReenrollReport
 from voxclone.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -57,6 +62,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         # credits held by a server that died are charged for the audio it had delivered
         await run_in_threadpool(lambda: services.holds.sweep(at_start=True))
         upkeep = asyncio.create_task(services.holds.keep(), name="voxclone-credit-holds")
+        # clones of an older cloning method are re-created from their recordings, in the background
+        stop_reenroll = threading.Event()
+        reenroll = asyncio.create_task(_reenroll(services, stop_reenroll), name="voxclone-reenroll")
         app.state.services = services
         app.state.engine = the_engine
         try:
@@ -64,7 +72,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         finally:
             app.state.services = None
             upkeep.cancel()
-            await asyncio.gather(upkeep, return_exceptions=True)
+            stop_reenroll.set()
+            await asyncio.gather(upkeep, reenroll, return_exceptions=True)  # the pass ends at its next clone
             services.close()
             if own_engine:
                 the_engine.close()
@@ -88,6 +97,29 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.add_middleware(RequestIdMiddleware)
     _mount_playground(app)
     return app
+
+
+async def _reenroll(services: Services, stop: threading.Event) -> None:
+    """One start-up pass of :func:`~voxclone.service.reenroll.reenroll_outdated` off the event loop."""
+    from voxclone.service.reenroll import reenroll_outdated
+
+    def run() -> ReenrollReport:
+        return reenroll_outdated(
+            db=services.db, clones=services.clones, engine_name=services.engine.name, stop=stop
+        )
+
+    try:
+        report = await run_in_threadpool(run)
+    except Exception:  # logged, never fatal: clones are also re-enrolled on first use
+        log.exception("the start-up re-enrollment pass failed")
+        return
+    if report.reenrolled or report.no_reference or report.failed:
+        log.info(
+            "re-enrollment: %d re-enrolled, %d outdated without reference audio, %d failed",
+            len(report.reenrolled),
+            len(report.no_reference),
+            len(report.failed),
+        )
 
 
 def _mount_playground(app: FastAPI) -> None:

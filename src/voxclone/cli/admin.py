@@ -6,6 +6,7 @@ Forms (scripts rely on them; results are on the last line of stdout)::
     voxclone admin add-credits --data-dir DIR --account NAME --credits N     # prints the balance
     voxclone admin revoke-key  --data-dir DIR --key KEY_OR_PREFIX            # prints "revoked"
     voxclone admin list-accounts --data-dir DIR [--json]
+    voxclone admin reenroll      --data-dir DIR [--engine NAME] [--json]      # prints a summary
 
 With ``VOXCLONE_DATABASE_URL`` set they act on that database instead of ``DIR``.
 """
@@ -13,6 +14,7 @@ With ``VOXCLONE_DATABASE_URL`` set they act on that database instead of ``DIR``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -57,6 +59,11 @@ def register(sub: Any) -> None:
     p = add("list-accounts", "list accounts with balance, usage and keys")
     p.add_argument("--json", action="store_true", help="one JSON document")
     p.set_defaults(handler=_list_accounts)
+
+    p = add("reenroll", "re-create clones of an older cloning method from their kept reference audio")
+    p.add_argument("--engine", help="engine whose clones to check (default $VOXCLONE_ENGINE or kokoro)")
+    p.add_argument("--json", action="store_true", help="one JSON document")
+    p.set_defaults(handler=_reenroll)
 
 
 def _accounts(args: argparse.Namespace) -> Any:
@@ -135,3 +142,38 @@ def _list_accounts(args: argparse.Namespace) -> int:
             )
 
     return _run(args, action)
+
+
+def _reenroll(args: argparse.Namespace) -> int:
+    from voxclone.engines.registry import create_engine
+    from voxclone.service.container import Services
+    from voxclone.service.reenroll import reenroll_outdated
+
+    settings = Settings(data_dir=args.data_dir) if args.data_dir else Settings()
+    if args.engine:
+        settings = settings.model_copy(update={"engine": args.engine})
+    try:
+        engine = create_engine(settings)
+        try:
+            services = Services.build(settings=settings, engine=engine)
+            try:
+                report = reenroll_outdated(db=services.db, clones=services.clones, engine_name=engine.name)
+            finally:
+                services.close()
+        finally:
+            engine.close()
+    except ServiceError as e:
+        print(f"voxclone admin: {e.message}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(dataclasses.asdict(report), indent=2))
+    else:
+        for clone_id, why in report.failed.items():
+            print(f"failed {clone_id}: {why}", file=sys.stderr)
+        for clone_id in report.no_reference:
+            print(f"outdated, no reference audio kept: {clone_id}", file=sys.stderr)
+        print(
+            f"checked {report.checked}, re-enrolled {len(report.reenrolled)}, "
+            f"left outdated {len(report.no_reference)}, failed {len(report.failed)}"
+        )
+    return 1 if report.failed else 0

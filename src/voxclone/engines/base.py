@@ -260,6 +260,11 @@ class Engine(ABC):
         """
         raise InvalidRequest(f"the {self.name} engine cannot clone voices", code="cloning_unavailable")
 
+    def profile_outdated(self, profile: VoiceProfile) -> bool:
+        """Whether ``profile`` is this engine's but from an older profile version, which the engine
+        no longer reads: the service re-enrolls such clones from their kept reference audio."""
+        return False
+
     def self_check(self, profile: VoiceProfile, reference: np.ndarray, sample_rate: int) -> float | None:
         """How much a new clone sounds like its reference: 0 (a stranger) to 1 (the speaker).
 

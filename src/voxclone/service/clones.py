@@ -83,7 +83,7 @@ class CloneCreated:
 
 
 @dataclass(frozen=True)
-class _Enrolled:
+class Enrolled:
     profile: bytes
     duration_s: float
     quality: dict[str, Any]
@@ -138,10 +138,12 @@ class CloneService:
         if stored is not None:
             return stored
         slot = self._pool.reserve()
-        enrolled = await self._pool.run(slot, lambda: self._enroll(audio, filename, content_type))
+        enrolled = await self._pool.run(slot, lambda: self.enroll_reference(audio, filename, content_type))
         return self._commit(account, name, audio, enrolled, idempotency_key)
 
-    def _enroll(self, data: bytes, filename: str | None, content_type: str | None) -> _Enrolled:
+    def enroll_reference(self, data: bytes, filename: str | None, content_type: str | None) -> Enrolled:
+        """Intake (decode, checks, quality report), enrollment and self-check of an uploaded
+        recording; blocking, CPU-heavy (run it on the worker pool)."""
         from voxclone.audio.intake import prepare_reference
 
         prepared = prepare_reference(
@@ -155,7 +157,7 @@ class CloneService:
         quality = dict(prepared.quality)
         if prepared.notes:
             quality.setdefault("notes", list(prepared.notes))
-        return _Enrolled(
+        return Enrolled(
             profile=profile.to_bytes(),
             duration_s=round(float(prepared.duration_s), 3),
             quality=quality,
@@ -177,7 +179,7 @@ class CloneService:
             return self._analyzer_obj
 
     def _commit(
-        self, account: AccountRef, name: str, audio: bytes, enrolled: _Enrolled, idempotency_key: str | None
+        self, account: AccountRef, name: str, audio: bytes, enrolled: Enrolled, idempotency_key: str | None
     ) -> CloneCreated:
         """Store the blobs and commit the clone row, its charge and idempotency record together.
 
@@ -305,6 +307,28 @@ class CloneService:
                     blobs.delete(key)
             session.delete(row)
             blobs.join(session)
+        self.forget(voice_id)
+
+    def reenroll(self, *, voice_id: str, profile_key: str, reference_key: str) -> VoiceProfile:
+        """Enroll a clone again from its kept reference audio with the engine's current method,
+        replace its profile and self-check score; returns the new profile (blocking, CPU-heavy).
+
+        Replacing the profile blob is atomic, so a crash leaves the old or the new profile.
+        """
+        enrolled = self.enroll_reference(self._db.blobs.get(reference_key), None, None)
+        self._db.blobs.put(profile_key, enrolled.profile)
+        with self._db.write_sessions.begin() as session:
+            repo.set_clone_similarity(session, clone_id=voice_id, similarity=enrolled.similarity)
+        self.forget(voice_id)
+        log.info("re-enrolled %s with the %s engine's current cloning method", voice_id, self._engine.name)
+        return VoiceProfile.from_bytes(enrolled.profile)
+
+    def is_outdated(self, profile: VoiceProfile) -> bool:
+        """Whether the engine no longer reads ``profile`` (re-enroll it with :meth:`reenroll`)."""
+        return self._engine.profile_outdated(profile)
+
+    def forget(self, voice_id: str) -> None:
+        """Drop a cached profile (after it was deleted or re-enrolled)."""
         with self._cache_lock:
             self._cache.pop(voice_id, None)
 
@@ -312,7 +336,7 @@ class CloneService:
         """The profile of one of the caller's clones (404 ``voice_not_found`` otherwise)."""
         with self._db.sessions() as session:
             row = self._get(session, account, voice_id)
-            key = row.profile_key
+            key, reference_key = row.profile_key, row.reference_key
         with self._cache_lock:
             cached = self._cache.get(voice_id)
         if cached is not None:
@@ -327,6 +351,9 @@ class CloneService:
                 f"{self._engine.name!r}",
                 code="voice_engine_mismatch",
             )
+        if self.is_outdated(profile) and reference_key is not None:
+            # an older cloning method's profile: re-create it from the kept recording (once)
+            profile = self.reenroll(voice_id=voice_id, profile_key=key, reference_key=reference_key)
         with self._cache_lock:
             self._cache[voice_id] = profile
             while len(self._cache) > _PROFILE_CACHE_SIZE:

@@ -32,7 +32,7 @@ import anyio
 import numpy as np
 
 from voxclone.engines.base import Engine, Utterance, unknown_voice
-from voxclone.errors import InsufficientCredits, InvalidRequest, NotFound, Overloaded, ServiceError
+from voxclone.errors import InsufficientCredits, InvalidRequest, Overloaded, ServiceError
 from voxclone.service.accounts import AccountRef
 from voxclone.service.clones import CloneService
 from voxclone.service.holds import CreditHolds, Hold

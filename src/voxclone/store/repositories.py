@@ -266,6 +266,23 @@ def list_clones(
     return list(session.scalars(stmt.order_by(VoiceClone.id.desc()).limit(limit)))
 
 
+def set_clone_similarity(session: Session, *, clone_id: str, similarity: float | None) -> None:
+    """Store a clone's new self-check score (after re-enrollment)."""
+    row = session.get(VoiceClone, clone_id)
+    if row is not None:
+        row.similarity = similarity
+
+
+def iter_clone_keys(session: Session, *, engine: str) -> list[tuple[str, str, str | None]]:
+    """``(clone_id, profile_key, reference_key)`` of every clone made by ``engine``, oldest first."""
+    stmt = (
+        select(VoiceClone.id, VoiceClone.profile_key, VoiceClone.reference_key)
+        .where(VoiceClone.engine == engine)
+        .order_by(VoiceClone.id)
+    )
+    return [(r[0], r[1], r[2]) for r in session.execute(stmt)]
+
+
 # idempotency ----------------------------------------------------------------------------------
 
 
