@@ -155,3 +155,20 @@ def test_sample_rate_out_of_range_is_named(rate: int) -> None:
     assert (e.value.status, e.value.code) == (422, "unsupported_sample_rate")
     assert f"{rate} Hz" in e.value.message and "4000" in e.value.message
     assert e.value.details["sample_rate"] == rate
+
+
+def test_eight_channel_ogg_decodes_through_ffmpeg() -> None:
+    """PyAV's planar frames of 8+ channels crashed the process (SIGSEGV); packed frames do not."""
+    import io
+
+    import soundfile as sf
+
+    sr = 48_000
+    t = np.arange(sr) / sr
+    tone = (0.3 * np.sin(2 * np.pi * 300 * t)).astype(np.float32)
+    buf = io.BytesIO()
+    sf.write(buf, np.stack([tone] * 8, axis=1), sr, format="FLAC", subtype="PCM_16")
+    out = decode_audio(remux(buf.getvalue(), "ogg"))  # Ogg/FLAC: libsndfile declines, FFmpeg decodes
+    assert (out.channels, out.sample_rate, out.codec) == (8, sr, "flac")
+    assert abs(out.duration_s - 1.0) < 0.1
+    np.testing.assert_allclose(out.audio[: sr // 2], tone[: sr // 2], atol=1e-3)
