@@ -112,3 +112,25 @@ def make_harness(make_settings: Callable[..., Settings]) -> Iterator[Callable[..
 @pytest.fixture
 def harness(make_harness: Callable[..., Harness]) -> Harness:
     return make_harness()
+
+
+@dataclass
+class LiveHarness:
+    base_url: str
+    services: Services
+    engine: FakeEngine
+
+    def new_account(self, credits: str = "10") -> dict[str, str]:
+        _, key = self.services.accounts.create_key(credits=credits)
+        return {"Authorization": f"Bearer {key}"}
+
+
+@pytest.fixture
+def live_harness(make_settings: Callable[..., Settings]) -> Iterator[LiveHarness]:
+    """The app around a fake engine, served by uvicorn on a free loopback port (real sockets)."""
+    from live_http import serve_in_thread
+
+    engine = FakeEngine()
+    app = create_app(make_settings(), engine=engine)
+    with serve_in_thread(app) as base_url:
+        yield LiveHarness(base_url=base_url, services=app.state.services, engine=engine)
