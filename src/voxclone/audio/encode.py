@@ -20,6 +20,12 @@ import numpy as np
 from voxclone.errors import InvalidRequest
 
 FORMATS = ("wav", "mp3", "opus", "aac", "flac", "pcm")
+LENGTH_IN_HEADER = frozenset({"wav", "flac"})
+"""Formats whose header states the total length (RIFF/data sizes, FLAC STREAMINFO samples). A
+stream cannot know it, so a route answering a file a client reads whole renders these with
+:func:`encode_all`. The others stream as complete files: Ogg pages carry granule positions, ADTS
+and raw PCM have no length field, and an MP3 stream is plain CBR frames (only its gapless LAME tag,
+trimming ~60 ms of encoder delay and padding, needs the whole file)."""
 
 CONTENT_TYPES = {
     "wav": "audio/wav",

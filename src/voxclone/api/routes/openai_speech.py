@@ -8,11 +8,12 @@ from collections.abc import AsyncIterator
 
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from voxclone.api.deps import CurrentAccount, ServicesDep
 from voxclone.api.schemas import SpeechCreate
 from voxclone.api.streaming import stream_job
+from voxclone.audio.encode import LENGTH_IN_HEADER
 from voxclone.errors import InvalidRequest
 from voxclone.service.speech import SpeechJob, SpeechRequest
 
@@ -26,8 +27,11 @@ router = APIRouter(tags=["openai"])
 )
 async def create_openai_speech(
     body: SpeechCreate, services: ServicesDep, account: CurrentAccount
-) -> StreamingResponse:
-    """Generate audio from text (``voice`` is a built-in id or a ``vc_`` clone id)."""
+) -> Response:
+    """Generate audio from text (``voice`` is a built-in id or a ``vc_`` clone id).
+
+    MP3, Opus, AAC and PCM stream as they are synthesized. WAV and FLAC come as whole files with
+    exact headers, unless ``stream_format`` is ``audio`` (then their sizes are left open)."""
     voice = body.voice.get("id") if isinstance(body.voice, dict) else body.voice
     if not isinstance(voice, str):
         raise InvalidRequest('voice must be a voice id string or {"id": ...}', code="invalid_voice")
@@ -35,6 +39,10 @@ async def create_openai_speech(
     job = await run_in_threadpool(services.speech.prepare, account=account, request=request)
     if body.stream_format == "sse":
         return StreamingResponse(_sse(services, job), media_type="text/event-stream")
+    if body.stream_format is None and job.request.format in LENGTH_IN_HEADER:
+        # clients read the body whole: WAV/FLAC headers get the exact length (stream_format=audio streams)
+        data = await services.speech.render(job)
+        return Response(data, media_type=job.content_type)
     return await stream_job(services, job, headers={})
 
 
