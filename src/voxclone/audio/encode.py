@@ -5,8 +5,9 @@ Formats: ``wav`` (16-bit PCM), ``pcm`` (raw s16le), ``mp3`` (LAME), ``aac`` (ADT
 first bytes of a response leave before synthesis ends.
 
 The streamed WAV header is written before the length is known: its RIFF and ``data`` sizes are
-``0xFFFFFFFF`` ("as long as the stream"), the convention ffmpeg, browsers, libsndfile and Python's
-``wave`` all read to the end of the file. :func:`encode_all` writes exact sizes.
+``0xFFFFFFFF`` ("as long as the stream"), a convention ffmpeg, browsers and libsndfile read to the
+end of the file (Python's ``wave`` reports 2,147,483,647 frames; voxclone's SDK and CLI write the
+real sizes when they save a stream). :func:`encode_all` writes exact sizes.
 """
 
 from __future__ import annotations

@@ -41,6 +41,7 @@ async def create_speech(body: TTSCreate, services: ServicesDep, account: Current
 
 @router.post("/api/v1/tts_stream", response_class=StreamingResponse, responses=_AUDIO)
 async def stream_speech(body: TTSCreate, services: ServicesDep, account: CurrentAccount) -> StreamingResponse:
-    """Stream audio as it is synthesized (chunked); saved bytes form a complete file."""
+    """Stream audio as it is synthesized (chunked). A WAV's RIFF/data sizes are ``0xFFFFFFFF``
+    (unknown while streaming); clients that save it write the real sizes at the end (README)."""
     job = await run_in_threadpool(services.speech.prepare, account=account, request=_request(body))
     return await stream_job(services, job, headers={})
