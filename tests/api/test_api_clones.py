@@ -145,3 +145,20 @@ def test_racing_creates_respect_the_limit_atomically(make_harness: Any, referenc
             p.parent.name for p in (harness.services.settings.data_dir / "blobs").rglob("*") if p.is_file()
         }
         assert stored == {row.id}
+
+
+def test_valid_wav_at_an_unsupported_rate_is_named(harness: Any) -> None:
+    """A well-formed 2 kHz WAV is not "corrupt or truncated": the answer names its sample rate."""
+    import io
+
+    import numpy as np
+    import soundfile as sf
+
+    buf = io.BytesIO()
+    sf.write(buf, np.zeros(2000 * 6, np.float32), 2000, format="WAV", subtype="PCM_16")
+    headers = harness.new_account("1")
+    r = _create(harness, headers, buf.getvalue())
+    body = r.json()
+    assert (r.status_code, body["code"]) == (422, "unsupported_sample_rate"), body
+    assert "2000 Hz" in body["message"] and body["sample_rate"] == 2000
+    assert _balance(harness, headers) == Decimal("1")
