@@ -172,3 +172,29 @@ def test_eight_channel_ogg_decodes_through_ffmpeg() -> None:
     assert (out.channels, out.sample_rate, out.codec) == (8, sr, "flac")
     assert abs(out.duration_s - 1.0) < 0.1
     np.testing.assert_allclose(out.audio[: sr // 2], tone[: sr // 2], atol=1e-3)
+
+
+def test_block_by_block_clipping_matches_the_whole_clip() -> None:
+    """The streamed peak/clipping measure equals the whole-array one, also as the peak grows."""
+    from voxclone.audio.quality import PeakMeter
+
+    rng = np.random.default_rng(3)
+    t = np.arange(48_000) / 24_000
+    rising = np.clip(1.4 * np.linspace(0.2, 1.0, t.size) * np.sin(2 * np.pi * 220 * t), -0.9, 0.9)
+    cases = [rising, rng.standard_normal(30_000) * 0.1, np.zeros(5000), np.r_[np.zeros(5000), rising]]
+    for audio in cases:
+        stereo = np.stack([audio, -0.5 * audio]).astype(np.float32)
+        meter = PeakMeter()
+        for start in range(0, stereo.shape[1], 777):
+            meter.add(stereo[:, start : start + 777])
+        mag = np.abs(stereo)
+        peak = float(mag.max())
+        if peak == 0:
+            assert meter.result() == (float("-inf"), 0.0)
+            continue
+        near = int(np.count_nonzero(mag >= 0.97 * peak))
+        border = int(np.count_nonzero(np.abs(mag - 0.97 * peak) <= 0.001 * peak))  # bin resolution
+        peak_dbfs, ratio = meter.result()
+        assert peak_dbfs == pytest.approx(20 * np.log10(peak))
+        expected = near / mag.size if near >= 8 else 0.0
+        assert abs(ratio - expected) <= border / mag.size

@@ -213,7 +213,7 @@ def _decode_soundfile(data: bytes, kind: str, max_seconds: float) -> DecodedAudi
                 break
             if len(block) == 0:
                 break
-            mix.add(block.T)
+            mix.add(np.ascontiguousarray(block.T))
         if mix.full and not mix.dropped:
             try:
                 mix.dropped = len(f.read(frames=1, always_2d=True)) > 0
@@ -266,7 +266,7 @@ def _decode_av(data: bytes, kind: str, max_seconds: float) -> DecodedAudio:
                 notes.append(_TRUNCATED_NOTE)
                 break
             for out in packed.resample(frame):
-                arr = out.to_ndarray().reshape(-1, out.layout.nb_channels).T
+                arr = np.ascontiguousarray(out.to_ndarray().reshape(-1, out.layout.nb_channels).T)
                 if arr.shape[0] != channels:  # the layout changed mid-stream
                     arr = np.broadcast_to(arr.mean(axis=0, keepdims=True), (channels, arr.shape[1]))
                 mix.add(arr)

@@ -89,8 +89,8 @@ class Mixdown:
         if block.shape[0] == 1:
             return block[0]
         mix = block.mean(axis=0, dtype=np.float32)
-        self._power += np.square(block, dtype=np.float64).sum(axis=1)
-        self._mix_power += float(np.square(mix, dtype=np.float64).sum())
+        self._power += np.square(block).sum(axis=1, dtype=np.float64)
+        self._mix_power += float(np.square(mix).sum(dtype=np.float64))
         if self._mix_power < CANCEL_RATIO * float(self._power.mean()):
             if self._single is None:  # stays put, so the polarity never flips mid-clip
                 self._single = int(np.argmax(self._power))

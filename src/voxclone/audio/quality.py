@@ -184,15 +184,17 @@ class PeakMeter:
 
     def add(self, audio: np.ndarray) -> None:
         """Count a block of finite samples (any shape; channels are treated alike)."""
-        mag = np.abs(np.asarray(audio, np.float32)).reshape(-1)
+        mag = np.abs(np.asarray(audio, np.float32)).ravel(order="K")
         if mag.size == 0:
             return
         self.samples += mag.size
         self.peak = max(self.peak, float(mag.max()))
+        if self.peak <= 0.0:  # digital silence so far: nothing can be near a peak yet
+            return
         lo = self._bin(NEAR_PEAK * self.peak)
         floor = float(np.array([lo << self._SHIFT], np.uint32).view(np.float32)[0])
         near = mag[mag >= floor]
-        counts = np.bincount((near.view(np.uint32) >> self._SHIFT).astype(np.int64) - lo)
+        counts = np.bincount((near.view(np.uint32) >> self._SHIFT) - np.uint32(lo))
         for k in np.flatnonzero(counts):
             self._bins[lo + int(k)] = self._bins.get(lo + int(k), 0) + int(counts[k])
         for b in [b for b in self._bins if b < lo]:
