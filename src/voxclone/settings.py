@@ -28,6 +28,11 @@ class Settings(BaseSettings):
     onnx_threads: int = Field(default=0, description="ONNX Runtime intra-op threads per job; 0 = auto")
     max_text_chars: int = 5000
     max_upload_bytes: int = 10 * 1024 * 1024
+    max_json_bytes: int = Field(
+        default=1024 * 1024,
+        description="largest JSON request body in bytes (413 request_too_large); never below what "
+        "max_text_chars needs",
+    )
     max_clones_per_account: int = 1000
     keep_reference_audio: bool = True
     clone_cost: Decimal = Decimal("0.025")
@@ -45,6 +50,11 @@ class Settings(BaseSettings):
         if self.synthesis_workers > 0:
             return self.synthesis_workers
         return max(1, (os.cpu_count() or 2) // 2)
+
+    def json_body_limit(self) -> int:
+        """Bytes a JSON body may hold: ``max_json_bytes``, raised if needed so that ``max_text_chars``
+        characters always fit (12 bytes each: an escaped surrogate pair) with 64 KiB for the rest."""
+        return max(self.max_json_bytes, 12 * self.max_text_chars + 64 * 1024)
 
     def cache_dir(self) -> Path:
         """Folder for assembled model files and other derived caches."""

@@ -98,11 +98,26 @@ def make_live(make_settings: Callable[..., Settings]) -> Iterator[Callable[..., 
 
 
 @pytest.fixture
-def live_api(make_settings: Callable[..., Settings]) -> Iterator[tuple[str, str]]:
+def live_api(make_live: Callable[..., Live]) -> tuple[str, str]:
     """``(base_url, api_key)`` of a uvicorn server around the fake engine (key with 1,000 credits)."""
-    from live_http import serve_in_thread
+    live = make_live()
+    _, key = live.services[0].accounts.create_key(credits="1000")
+    return live.urls[0], key
 
-    app = create_app(make_settings(), engine=FakeEngine())
-    with serve_in_thread(app) as base_url:
-        _, key = app.state.services.accounts.create_key(credits="1000")
-        yield base_url, key
+
+@dataclass
+class LiveHarness:
+    base_url: str
+    services: Services
+    engine: FakeEngine
+
+    def new_account(self, credits: str = "10") -> dict[str, str]:
+        _, key = self.services.accounts.create_key(credits=credits)
+        return {"Authorization": f"Bearer {key}"}
+
+
+@pytest.fixture
+def live_harness(make_live: Callable[..., Live]) -> LiveHarness:
+    """The app around a fake engine, served by uvicorn on a free loopback port (real sockets)."""
+    live = make_live()
+    return LiveHarness(base_url=live.urls[0], services=live.services[0], engine=live.engines[0])

@@ -163,3 +163,20 @@ def test_the_two_durations_are_documented_and_mean_what_they_say(harness: Any, r
     upload = schemas["QualityPublic"]["properties"]["duration_s"]["description"]
     assert "made from" in top and "quality.duration_s" in top
     assert "uploaded recording" in upload and "top-level `duration_s`" in upload
+
+
+def test_valid_wav_at_an_unsupported_rate_is_named(harness: Any) -> None:
+    """A well-formed 2 kHz WAV is not "corrupt or truncated": the answer names its sample rate."""
+    import io
+
+    import numpy as np
+    import soundfile as sf
+
+    buf = io.BytesIO()
+    sf.write(buf, np.zeros(2000 * 6, np.float32), 2000, format="WAV", subtype="PCM_16")
+    headers = harness.new_account("1")
+    r = _create(harness, headers, buf.getvalue())
+    body = r.json()
+    assert (r.status_code, body["code"]) == (422, "unsupported_sample_rate"), body
+    assert "2000 Hz" in body["message"] and body["sample_rate"] == 2000
+    assert _balance(harness, headers) == Decimal("1")

@@ -81,9 +81,10 @@ def test_stereo_is_mixed_to_mono() -> None:
     left, right = _tone(0.5, hz=300), _tone(0.5, hz=500)
     data = _sf_bytes(np.stack([left, right], axis=1), SR, "WAV", "PCM_16")
     out = decode_audio(data)
-    assert out.audio.shape[0] == 2
-    mono = to_mono(out.audio)
-    np.testing.assert_allclose(mono, (left + right) / 2, atol=2e-4)
+    assert out.audio.ndim == 1 and out.channels == 2
+    np.testing.assert_allclose(out.audio, (left + right) / 2, atol=2e-4)
+    whole = to_mono(np.stack([left, right]))  # the whole-clip helper agrees with the streamed mix
+    np.testing.assert_allclose(whole, (left + right) / 2, atol=1e-6)
 
 
 def test_zero_bytes_is_unreadable() -> None:
@@ -121,7 +122,7 @@ def test_truncated_or_corrupt_is_unreadable(kind: str) -> None:
 def test_partially_truncated_wav_keeps_what_is_there() -> None:
     data = wav_bytes(_tone(1.0))
     out = decode_audio(data[: 44 + 2 * 12000])
-    assert out.audio.shape[1] == 12000
+    assert len(out.audio) == 12000
     assert any("shorter than its header" in n for n in out.notes)
 
 
@@ -131,21 +132,30 @@ def test_wav_header_claiming_hours_is_bounded() -> None:
     data[4:8] = struct.pack("<I", 0xFFFFFFF0)
     data[40:44] = struct.pack("<I", 0xFFFFFFC0)
     out = decode_audio(bytes(data))
-    assert out.audio.shape[1] == 12000
+    assert len(out.audio) == 12000
     # and the cap holds even for audio that is really long
     long = wav_bytes(np.zeros(SR * 20, np.float32))
     capped = decode_audio(long, max_seconds=5.0)
-    assert capped.audio.shape[1] == 5 * SR and capped.truncated_to_cap
+    assert len(capped.audio) == 5 * SR and capped.truncated_to_cap
+    exact = decode_audio(wav_bytes(np.zeros(SR * 5, np.float32)), max_seconds=5.0)
+    assert len(exact.audio) == 5 * SR and not exact.truncated_to_cap
 
 
 def test_low_rate_and_odd_rate_files_decode() -> None:
     for sr in (8000, 11025, 44100, 48000):
         out = decode_audio(_sf_bytes(_tone(0.5, sr), sr, "WAV", "PCM_16"))
-        assert out.sample_rate == sr and out.audio.shape[1] == sr // 2
+        assert out.sample_rate == out.source_rate == sr and len(out.audio) == sr // 2
 
 
-@pytest.mark.parametrize("field,value", [("rate", 1_000_000_000), ("channels", 40000), ("rate", 1)])
-def test_absurd_header_values_are_unreadable(field: str, value: int) -> None:
+@pytest.mark.parametrize(
+    "field,value,code",
+    [
+        ("rate", 1_000_000_000, "unsupported_sample_rate"),
+        ("rate", 1, "unsupported_sample_rate"),
+        ("channels", 40000, "unreadable_audio"),  # disagrees with the block size: damaged
+    ],
+)
+def test_absurd_header_values_are_refused_by_name(field: str, value: int, code: str) -> None:
     data = bytearray(wav_bytes(_tone(0.5)))
     if field == "rate":
         data[24:28] = struct.pack("<I", value)
@@ -153,14 +163,22 @@ def test_absurd_header_values_are_unreadable(field: str, value: int) -> None:
         data[22:24] = struct.pack("<H", value)
     with pytest.raises(ServiceError) as e:
         decode_audio(bytes(data))
-    assert e.value.code == "unreadable_audio"
+    assert (e.value.status, e.value.code) == (422, code)
+
+
+def test_too_many_channels_is_refused_by_name() -> None:
+    data = _sf_bytes(np.zeros((2400, 24), np.float32), SR, "WAV", "PCM_16")  # a valid 24-channel WAV
+    with pytest.raises(Unprocessable) as e:
+        decode_audio(data)
+    assert (e.value.status, e.value.code) == (422, "unsupported_channel_count")
+    assert "24 channels" in e.value.message
 
 
 def test_phase_inverted_stereo_keeps_the_voice() -> None:
     x = _tone(0.5)
     out = decode_audio(_sf_bytes(np.stack([x, -x], axis=1), SR, "WAV", "FLOAT"))
-    mono = to_mono(out.audio)
-    assert np.sqrt(np.mean(mono**2)) > 0.2
+    assert np.sqrt(np.mean(out.audio**2)) > 0.2
+    assert np.sqrt(np.mean(to_mono(np.stack([x, -x])) ** 2)) > 0.2
 
 
 def test_nan_samples_in_float_wav_are_replaced() -> None:

@@ -7,6 +7,7 @@ import json
 import socket
 import sys
 import time
+import wave
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,8 @@ def test_say_writes_the_file_named_format(
     assert run(server, "say", "Hello there.", "--voice", VOICE, "-o", str(out)) == EXIT_OK
     info = sf.info(str(out))
     assert info.samplerate == 24000 and info.frames > 12000
+    with wave.open(str(out)) as w:  # a complete file: the stream's open sizes were filled in
+        assert w.getnframes() == info.frames == (out.stat().st_size - 44) // 2
     assert f"wrote {out}" in capsys.readouterr().err
     mp3 = tmp_path / "hello.mp3"
     argv = ["say", "Hello there.", "--voice", VOICE, "-o", str(mp3), "--json", "--speed", "1.2"]
@@ -67,6 +70,22 @@ def test_say_to_stdout_from_stdin(
     assert run(server, "say", "-", "--voice", VOICE, "-o", "-", "--format", "pcm") == EXIT_OK
     captured = capsysbinary.readouterr()
     assert len(captured.out) > 24000 and len(captured.out) % 2 == 0 and captured.err == b""
+
+
+@pytest.mark.parametrize("mode", ["wb", "ab"])
+def test_say_to_stdout_redirected_to_a_file(
+    server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    """``voxclone say ... -o - > out.wav`` completes the header; ``>>`` (append) cannot seek, so not."""
+    out = tmp_path / "redirected.wav"
+    with out.open(mode) as handle:
+        monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(handle, write_through=True))
+        assert run(server, "say", "Hello there.", "--voice", VOICE, "-o", "-", "--format", "wav") == EXIT_OK
+        sys.stdout.flush()
+        sys.stdout.detach()
+    data = out.read_bytes()
+    data_size = int.from_bytes(data[40:44], "little")
+    assert data_size == (len(data) - 44 if mode == "wb" else 0xFFFFFFFF)
 
 
 def test_exit_codes(server: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

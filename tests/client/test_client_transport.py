@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from types import SimpleNamespace
 
 import httpx
@@ -358,3 +359,49 @@ async def test_async_stream_request_on_enter_and_closed_on_exit() -> None:
         chunks = [c async for c in stream.iter_pcm()]
     np.testing.assert_array_equal(np.concatenate(chunks), expected)
     assert stream.is_closed
+
+
+def _streamed_wav(samples: bytes, *, extra_chunk: bool = False) -> bytes:
+    """A live-stream WAV header (sizes 0xFFFFFFFF), optionally with a LIST chunk before ``data``."""
+    import struct
+
+    fmt = b"fmt " + struct.pack("<IHHIIHH", 16, 1, 1, 24000, 48000, 2, 16)
+    listing = b"LIST" + struct.pack("<I", 10) + b"INFOISFT\0\0" if extra_chunk else b""
+    return b"RIFF\xff\xff\xff\xffWAVE" + fmt + listing + b"data\xff\xff\xff\xff" + samples
+
+
+@pytest.mark.parametrize("extra_chunk", [False, True])
+async def test_saved_wav_stream_gets_its_real_sizes(tmp_path: Path, extra_chunk: bool) -> None:
+    """The wire keeps 0xFFFFFFFF (length unknown); ``save()`` writes a file every reader measures right."""
+    import wave
+
+    _, raw = pcm_bytes(24001)
+    body = _streamed_wav(raw, extra_chunk=extra_chunk)
+    parts = [body[:7], body[7:50], body[50:4097], body[4097:]]  # the header split across chunks
+    client, _, _ = stream_client(parts)
+    with client.speech.stream(text="hi", voice_id="af_heart") as stream:
+        path = stream.save(tmp_path / "s.wav")
+    with wave.open(str(path)) as w:
+        assert w.getnframes() == 24001  # was 2,147,483,647
+        assert w.readframes(10**6) == raw
+    assert int.from_bytes(path.read_bytes()[4:8], "little") == path.stat().st_size - 8
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=b"".join(parts), headers={"content-type": "audio/wav"})
+
+    async_client = AsyncClient(
+        "oute_test",
+        base_url="http://voxclone.test",
+        http_client=httpx.AsyncClient(transport=httpx.MockTransport(handler)),
+    )
+    async with async_client, async_client.speech.stream(text="hi", voice_id="af_heart") as astream:
+        apath = await astream.save(tmp_path / "a.wav")
+    assert apath.read_bytes() == path.read_bytes()
+
+
+def test_saving_other_formats_writes_the_bytes_unchanged(tmp_path: Path) -> None:
+    body = b"\xff\xfb\x90\x00" + bytes(range(256)) * 8  # MP3 frames: nothing to patch
+    client, _, _ = stream_client([body[:5], body[5:]])
+    with client.speech.stream(text="hi", voice_id="af_heart", format="mp3") as stream:
+        path = stream.save(tmp_path / "s.mp3")
+    assert path.read_bytes() == body

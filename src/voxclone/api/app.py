@@ -14,8 +14,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
 
 from voxclone import __version__
+from voxclone.api.body_limit import BodyLimitMiddleware
 from voxclone.api.errors import install_error_handlers
-from voxclone.api.middleware import RequestIdMiddleware, UploadLimitMiddleware
+from voxclone.api.middleware import RequestIdMiddleware
 from voxclone.api.openapi import install_openapi
 from voxclone.api.routes import account, health, models, openai_speech, tts, voice_clones, voices
 from voxclone.engines.base import Engine
@@ -92,7 +93,10 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     install_error_handlers(app)
     install_openapi(app)
     app.add_middleware(
-        UploadLimitMiddleware, max_bytes=settings.max_upload_bytes, paths=("/api/v1/voice-clones",)
+        BodyLimitMiddleware,
+        json_bytes=settings.json_body_limit(),
+        upload_bytes=settings.max_upload_bytes,
+        upload_paths=("/api/v1/voice-clones",),
     )
     app.add_middleware(RequestIdMiddleware)
     _mount_playground(app)

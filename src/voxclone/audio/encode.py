@@ -5,8 +5,9 @@ Formats: ``wav`` (16-bit PCM), ``pcm`` (raw s16le), ``mp3`` (LAME), ``aac`` (ADT
 first bytes of a response leave before synthesis ends.
 
 The streamed WAV header is written before the length is known: its RIFF and ``data`` sizes are
-``0xFFFFFFFF`` ("as long as the stream"), the convention ffmpeg, browsers, libsndfile and Python's
-``wave`` all read to the end of the file. :func:`encode_all` writes exact sizes.
+``0xFFFFFFFF`` ("as long as the stream"), a convention ffmpeg, browsers and libsndfile read to the
+end of the file (Python's ``wave`` reports 2,147,483,647 frames; voxclone's SDK and CLI write the
+real sizes when they save a stream). :func:`encode_all` writes exact sizes.
 """
 
 from __future__ import annotations
@@ -20,6 +21,12 @@ import numpy as np
 from voxclone.errors import InvalidRequest
 
 FORMATS = ("wav", "mp3", "opus", "aac", "flac", "pcm")
+LENGTH_IN_HEADER = frozenset({"wav", "flac"})
+"""Formats whose header states the total length (RIFF/data sizes, FLAC STREAMINFO samples). A
+stream cannot know it, so a route answering a file a client reads whole renders these with
+:func:`encode_all`. The others stream as complete files: Ogg pages carry granule positions, ADTS
+and raw PCM have no length field, and an MP3 stream is plain CBR frames (only its gapless LAME tag,
+trimming ~60 ms of encoder delay and padding, needs the whole file)."""
 
 CONTENT_TYPES = {
     "wav": "audio/wav",

@@ -5,6 +5,8 @@ Error codes (all :class:`~voxclone.errors.ServiceError` subclasses):
 - 415 ``unsupported_audio_format``: the bytes are not an audio container we know (e.g. a PNG named
   ``.wav``). Detection is by content; the file name and content type are ignored for decoding.
 - 422 ``unreadable_audio``: empty (zero bytes), corrupt or truncated so that nothing decodes.
+- 422 ``unsupported_sample_rate`` / ``unsupported_channel_count``: a valid file whose rate is
+  outside 4–384 kHz or that has more than 16 channels.
 - 422 ``no_speech_detected``: the VAD finds (almost) no speech.
 - 422 ``reference_too_short``: under 3 s of speech once silence is trimmed.
 - 422 ``multiple_speakers``: two clearly different voices (borderline cases only warn).
@@ -21,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from voxclone.audio import quality as q
-from voxclone.audio.decode import decode_audio, to_mono
+from voxclone.audio.decode import decode_audio
 from voxclone.audio.prepare import (
     best_window,
     normalise_loudness,
@@ -93,9 +95,8 @@ class ReferenceAnalyzer:
         notes = list(decoded.notes)
         if decoded.truncated_to_cap:
             notes.append(f"Only the first {decoded.duration_s:.0f} s of the upload were used.")
-        sr = decoded.sample_rate
-        peak_dbfs, clip_ratio = q.clipping_ratio(decoded.audio)
-        mono = remove_dc(to_mono(decoded.audio), sr)
+        sr = decoded.sample_rate  # at most 48 kHz; the file's own rate is decoded.source_rate
+        mono = remove_dc(decoded.audio, sr)
         x16 = resample(mono, sr, VAD_RATE)
         vad = self.vad().detect(x16)
         duration = len(mono) / sr
@@ -112,7 +113,9 @@ class ReferenceAnalyzer:
                 code="reference_too_short",
                 details={"speech_duration_s": round(vad.speech_s, 2)},
             )
-        report = self._measure(x16, vad, sr, duration, peak_dbfs, clip_ratio)
+        report = self._measure(
+            x16, vad, decoded.source_rate, duration, decoded.peak_dbfs, decoded.clipping_ratio
+        )
         if self.check_speakers:
             verdict = check_speakers(self.encoder, x16, vad.segments)
             if verdict.verdict == "multiple":
@@ -220,7 +223,8 @@ def prepare_reference(
     UnsupportedMediaType
         ``unsupported_audio_format`` (415).
     Unprocessable
-        ``unreadable_audio``, ``no_speech_detected``, ``reference_too_short`` or ``multiple_speakers`` (422).
+        ``unreadable_audio``, ``unsupported_sample_rate``, ``unsupported_channel_count``,
+        ``no_speech_detected``, ``reference_too_short`` or ``multiple_speakers`` (422).
     """
     del filename, content_type  # decoding is by content; names can lie
     return (analyzer or ReferenceAnalyzer()).prepare(data, target_sample_rate=target_sample_rate)

@@ -267,7 +267,7 @@ def _say(args: argparse.Namespace) -> int:
         with stream:
             progress = _Progress(fmt, enabled=show, started=started)
             if to_stdout:
-                size = _copy(stream.iter_bytes(), sys.stdout.buffer, progress)
+                size = _copy(stream.iter_bytes(), sys.stdout.buffer, progress, complete=os.name == "posix")
                 sys.stdout.buffer.flush()
             else:
                 size = _write_atomically(Path(args.output), stream.iter_bytes(), progress)
@@ -318,13 +318,23 @@ class _Progress:
             sys.stderr.flush()
 
 
-def _copy(chunks: Any, out: IO[bytes], progress: _Progress) -> int:
-    size = 0
+def _copy(chunks: Any, out: IO[bytes], progress: _Progress, *, complete: bool = True) -> int:
+    """Write ``chunks`` to ``out``; a WAV then gets its real sizes if ``out`` is a seekable file
+    (not a pipe, not opened for appending) and ``complete`` is set. Returns the bytes written."""
+    from voxclone.client._wavfile import WavSizes
+
+    try:
+        start = out.tell() if complete and out.seekable() else 0
+    except OSError:
+        start = 0
+    sizes = WavSizes()
     for chunk in chunks:
         out.write(chunk)
-        size += len(chunk)
-        progress.update(size)
-    return size
+        sizes.feed(chunk)
+        progress.update(sizes.size)
+    if complete:
+        sizes.patch(out, start=start)
+    return sizes.size
 
 
 def _write_atomically(path: Path, chunks: Any, progress: _Progress) -> int:

@@ -12,6 +12,7 @@ import numpy as np
 from voxclone.client._constants import DEFAULT_CHUNK_SIZE, SAMPLE_RATE
 from voxclone.client._exceptions import APIConnectionError, APITimeoutError, VoxcloneError
 from voxclone.client._pcm import PcmDecoder
+from voxclone.client._wavfile import WavSizes
 
 
 def _broken(err: httpx.TransportError, response: httpx.Response) -> APIConnectionError:
@@ -135,11 +136,19 @@ class SpeechStream(_StreamBase):
         return b"".join(self.iter_bytes())
 
     def save(self, path: str | Path) -> Path:
-        """Write the audio to ``path`` as it arrives; returns the path."""
+        """Write the audio to ``path`` as it arrives; returns the path.
+
+        A WAV is completed when the stream ends: the RIFF and ``data`` sizes it was streamed with
+        (``0xFFFFFFFF``, the length being unknown) are replaced by the real ones, so ``wave``, sox
+        and every other reader see its exact length. Other formats are written as received.
+        """
         output = Path(path)
+        sizes = WavSizes()
         with output.open("wb") as handle:
             for chunk in self.iter_bytes():
                 handle.write(chunk)
+                sizes.feed(chunk)
+            sizes.patch(handle)
         return output
 
 
@@ -205,9 +214,13 @@ class AsyncSpeechStream(_StreamBase):
         return b"".join([chunk async for chunk in self.iter_bytes()])
 
     async def save(self, path: str | Path) -> Path:
-        """Write the audio to ``path`` as it arrives; returns the path."""
+        """Write the audio to ``path`` as it arrives; returns the path (a WAV is completed as in
+        :meth:`SpeechStream.save`)."""
         output = Path(path)
+        sizes = WavSizes()
         with output.open("wb") as handle:
             async for chunk in self.iter_bytes():
                 handle.write(chunk)
+                sizes.feed(chunk)
+            sizes.patch(handle)
         return output

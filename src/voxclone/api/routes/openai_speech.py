@@ -14,7 +14,8 @@ from fastapi.responses import StreamingResponse
 from voxclone.api.deps import CurrentAccount, ServicesDep
 from voxclone.api.openapi import audio_response, error_responses
 from voxclone.api.schemas import SpeechCreate
-from voxclone.api.streaming import stream_job
+from voxclone.api.streaming import render_job, stream_job
+from voxclone.audio.encode import LENGTH_IN_HEADER
 from voxclone.errors import InvalidRequest
 from voxclone.service.speech import SpeechJob, SpeechRequest
 
@@ -36,7 +37,10 @@ router = APIRouter(tags=["openai"])
 async def create_openai_speech(
     body: SpeechCreate, request: Request, services: ServicesDep, account: CurrentAccount
 ) -> Response:
-    """Generate audio from text (``voice`` is a built-in id or a ``vc_`` clone id)."""
+    """Generate audio from text (``voice`` is a built-in id or a ``vc_`` clone id).
+
+    MP3, Opus, AAC and PCM stream as they are synthesized. WAV and FLAC come as whole files with
+    exact headers, unless ``stream_format`` is ``audio`` (then their sizes are left open)."""
     voice = body.voice.get("id") if isinstance(body.voice, dict) else body.voice
     if not isinstance(voice, str):
         raise InvalidRequest('voice must be a voice id string or {"id": ...}', code="invalid_voice")
@@ -51,6 +55,9 @@ async def create_openai_speech(
             media_type="text/event-stream",
             wrap=partial(_sse, job=job),
         )
+    if body.stream_format is None and job.request.format in LENGTH_IN_HEADER:
+        # clients read the body whole: WAV/FLAC headers get the exact length (stream_format=audio streams)
+        return await render_job(services, job, receive=request.receive)
     return await stream_job(services, job, receive=request.receive, headers={})
 
 

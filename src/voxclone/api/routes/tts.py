@@ -45,6 +45,7 @@ async def create_speech(
 async def stream_speech(
     body: TTSCreate, request: Request, services: ServicesDep, account: CurrentAccount
 ) -> Response:
-    """Stream audio as it is synthesized (chunked); saved bytes form a complete file."""
+    """Stream audio as it is synthesized (chunked). A WAV's RIFF/data sizes are ``0xFFFFFFFF``
+    (unknown while streaming); clients that save it write the real sizes at the end (README)."""
     job = await run_in_threadpool(services.speech.prepare, account=account, request=_request(body))
     return await stream_job(services, job, receive=request.receive, headers={})

@@ -100,8 +100,9 @@ class Speech(SyncAPIResource):
         """Synthesize ``text``, receiving audio as it is produced. Use it in a ``with`` block.
 
         Same parameters as :meth:`create`, plus ``chunk_size`` (bytes per iteration step). The
-        request is made when the block is entered; the response is closed when it exits. A
-        streamed WAV saved whole is a complete file.
+        request is made when the block is entered; the response is closed when it exits. The
+        streamed WAV header leaves its sizes open (``0xFFFFFFFF``); ``save()`` fills them in when
+        the stream ends, so the saved file is complete.
         """
         kwargs = speech_request(
             text=text, voice_id=voice_id, format=format, speed=speed, language=language, model=model
