@@ -39,7 +39,7 @@ class FakeEngine(Engine):
 
     def builtin_voices(self) -> list[VoiceInfo]:
         return [
-            VoiceInfo("fa_low", "Low", "en-us", "female", "a low test tone"),
+            VoiceInfo("fa_low", "Low", "en-us", "female", "a low test tone", aliases=("low",)),
             VoiceInfo("fa_high", "High", "en-us", "female", "a high test tone"),
         ]
 

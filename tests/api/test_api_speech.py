@@ -228,3 +228,25 @@ async def test_client_disconnect_stops_synthesis_and_bills_delivered(make_harnes
     assert 0 < entries[0].audio_ms <= delivered_ms + 100
     assert entries[0].amount_micro == -entries[0].audio_ms
     assert np.isclose(float(_balance(harness, headers)), 10 - entries[0].audio_ms / 1e6)
+
+
+def test_voice_aliases_are_listed_and_speak_as_their_voice(harness: Any) -> None:
+    headers = harness.new_account()
+    voices = harness.client.get("/api/v1/voices", headers=headers).json()["data"]["voices"]
+    assert {v["voice_id"]: v["aliases"] for v in voices} == {"fa_low": ["low"], "fa_high": []}
+    by_id = harness.client.post(
+        "/api/v1/tts_non_stream",
+        json={"text": "one two", "voice_id": "fa_low", "response_format": "pcm"},
+        headers=headers,
+    )
+    for route, body in (
+        ("/api/v1/tts_non_stream", {"text": "one two", "voice_id": "low", "response_format": "pcm"}),
+        (
+            "/v1/audio/speech",
+            {"model": "tts-1", "input": "one two", "voice": "low", "response_format": "pcm"},
+        ),
+    ):
+        r = harness.client.post(route, json=body, headers=headers)
+        assert r.status_code == 200, r.text
+        assert len(r.content) == 2 * 2 * 2400 and r.content == by_id.content
+

@@ -29,7 +29,9 @@ class SpeechCreate(BaseModel):
 
     model: StrictStr = Field(description="Any model id from GET /v1/models (e.g. tts-1).")
     input: StrictStr = Field(description="Text to speak, 1–5,000 characters.")
-    voice: StrictStr | dict[str, Any] = Field(description="Built-in voice id or `vc_…` clone id (or {id}).")
+    voice: StrictStr | dict[str, Any] = Field(
+        description="Built-in voice id or alias (OpenAI's alloy, nova…), or a `vc_…` clone id (or {id})."
+    )
     response_format: StrictStr = Field(default="mp3", description="mp3, opus, aac, flac, wav or pcm.")
     speed: float = Field(default=1.0, description="0.25–4.0.")
     instructions: StrictStr | None = Field(default=None, description="Accepted and ignored.")
@@ -44,6 +46,10 @@ class VoicePublic(BaseModel):
     gender: str | None = None
     description: str | None = None
     created_at: str | None = None
+    aliases: list[str] = Field(
+        default_factory=list,
+        description="Other names a built-in voice answers to (OpenAI's alloy, nova…); empty for clones.",
+    )
 
 
 class VoicesPublic(BaseModel):

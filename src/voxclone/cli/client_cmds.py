@@ -221,7 +221,7 @@ def _clone_delete(args: argparse.Namespace) -> int:
 def _voices(args: argparse.Namespace) -> int:
     with _client(args) as client:
         voices = client.voices.list()
-    rows = [f"{v.voice_id}\t{v.type}\t{v.language or ''}\t{v.name}" for v in voices]
+    rows = [f"{v.voice_id}\t{v.type}\t{v.language or ''}\t{v.name}\t{','.join(v.aliases)}" for v in voices]
     _emit(args, [v.to_dict() for v in voices], "\n".join(rows))
     return EXIT_OK
 

@@ -21,13 +21,18 @@ from voxclone.voices.profile import VoiceProfile
 
 @dataclass(frozen=True)
 class VoiceInfo:
-    """A built-in voice as listed to users."""
+    """A built-in voice as listed to users.
+
+    ``aliases`` are other names the voice answers to (OpenAI's ``alloy``, ``nova``…, see
+    :mod:`voxclone.engines.openai_voices`); an alias speaks exactly as the voice.
+    """
 
     voice_id: str
     name: str
     language: str
     gender: str
     description: str
+    aliases: tuple[str, ...] = ()
 
 
 class Engine(ABC):
@@ -47,6 +52,16 @@ class Engine(ABC):
     @abstractmethod
     def builtin_profile(self, voice_id: str) -> VoiceProfile:
         """Profile of a built-in voice; raises ``NotFound`` for an unknown id."""
+
+    def resolve_voice(self, name: str) -> str | None:
+        """The id of the built-in voice ``name`` names (its id or one of its aliases), else ``None``.
+
+        Names are exact (case-sensitive), like voice ids.
+        """
+        for voice in self.builtin_voices():
+            if name == voice.voice_id or name in voice.aliases:
+                return voice.voice_id
+        return None
 
     @abstractmethod
     def enroll(self, audio: np.ndarray, sample_rate: int) -> VoiceProfile:

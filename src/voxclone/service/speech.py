@@ -78,7 +78,6 @@ class SpeechService:
         self._pool = pool
         self._clones = clones
         self._settings = settings
-        self._builtin = {v.voice_id for v in engine.builtin_voices()}
 
     def prepare(self, *, account: AccountRef, request: SpeechRequest) -> SpeechJob:
         """Validate, resolve the voice, check credits and reserve a worker (blocking DB calls)."""
@@ -134,8 +133,9 @@ class SpeechService:
     def _resolve_voice(self, account: AccountRef, voice_id: str) -> VoiceProfile:
         if not isinstance(voice_id, str) or not voice_id:
             raise InvalidRequest("voice_id must be a non-empty string", code="invalid_voice")
-        if voice_id in self._builtin:
-            return self._engine.builtin_profile(voice_id)
+        builtin = self._engine.resolve_voice(voice_id)  # a built-in id or alias (OpenAI's "alloy"…)
+        if builtin is not None:
+            return self._engine.builtin_profile(builtin)
         if voice_id.startswith("vc_"):
             return self._clones.load_profile(account=account, voice_id=voice_id)
         raise NotFound(

@@ -27,7 +27,7 @@ router = APIRouter(tags=["openai"])
 async def create_openai_speech(
     body: SpeechCreate, services: ServicesDep, account: CurrentAccount
 ) -> StreamingResponse:
-    """Generate audio from text (``voice`` is a built-in id or a ``vc_`` clone id)."""
+    """Generate audio from text (``voice`` is a built-in id or alias, or a ``vc_`` clone id)."""
     voice = body.voice.get("id") if isinstance(body.voice, dict) else body.voice
     if not isinstance(voice, str):
         raise InvalidRequest('voice must be a voice id string or {"id": ...}', code="invalid_voice")

@@ -87,6 +87,9 @@ class KokoroEngine(Engine):
     def builtin_profile(self, voice_id: str) -> VoiceProfile:
         return voices.builtin_profile(voice_id, self._packs)
 
+    def resolve_voice(self, name: str) -> str | None:
+        return voices.resolve(name)
+
     def enroll(self, audio: np.ndarray, sample_rate: int) -> VoiceProfile:
         """Clone a voice from a prepared reference (see ``voxclone.engines.kokoro.cloning``)."""
         if self._cloning is None:
