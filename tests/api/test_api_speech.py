@@ -250,3 +250,24 @@ def test_voice_aliases_are_listed_and_speak_as_their_voice(harness: Any) -> None
         assert r.status_code == 200, r.text
         assert len(r.content) == 2 * 2 * 2400 and r.content == by_id.content
 
+
+def test_every_listed_model_is_accepted_and_no_other(harness: Any) -> None:
+    headers = harness.new_account()
+    ids = [m["id"] for m in harness.client.get("/v1/models", headers=headers).json()["data"]]
+    assert {"voxclone", "voxclone-fake", "tts-1", "tts-1-hd", "gpt-4o-mini-tts"} <= set(ids)
+    assert len(ids) == len(set(ids))
+    for model in ids:
+        r = harness.client.post(
+            "/v1/audio/speech",
+            json={"model": model, "input": "hi", "voice": "fa_low", "response_format": "pcm"},
+            headers=headers,
+        )
+        assert r.status_code == 200, (model, r.text)
+    for model in ("voxclone-kokoro", "gpt-4o", "TTS-1", ""):
+        r = harness.client.post(
+            "/v1/audio/speech", json={"model": model, "input": "hi", "voice": "fa_low"}, headers=headers
+        )
+        assert r.status_code == 404, (model, r.text)
+        error = r.json()["error"]
+        assert error["code"] == "model_not_found", model
+        assert "GET /v1/models" in error["message"]

@@ -152,3 +152,20 @@ def test_openai_sdk_default_voice_names(server: Any) -> None:
             assert pcm(name).size > 2400, name
     finally:
         client.close()
+
+
+def test_openai_sdk_every_listed_model_speaks(server: Any) -> None:
+    client = openai.OpenAI(base_url=f"{server.base_url}/v1", api_key=server.api_key, max_retries=0)
+    try:
+        ids = [model.id for model in client.models.list()]
+        assert {"voxclone", "voxclone-kokoro", "tts-1", "tts-1-hd", "gpt-4o-mini-tts"} <= set(ids)
+        for model in ids:
+            response = client.audio.speech.create(
+                model=model, voice=VOICE, input="Hi.", response_format="pcm"
+            )
+            assert len(response.content) > 4800, model
+        with pytest.raises(openai.NotFoundError) as info:
+            client.audio.speech.create(model="gpt-4o", voice=VOICE, input="Hi.")
+        assert info.value.code == "model_not_found"
+    finally:
+        client.close()

@@ -27,7 +27,10 @@ class SpeechCreate(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    model: StrictStr = Field(description="Any model id from GET /v1/models (e.g. tts-1).")
+    model: StrictStr = Field(
+        description="A model id from GET /v1/models: voxclone, voxclone-<engine>, tts-1, tts-1-hd, "
+        "gpt-4o-mini-tts… (others: 404 model_not_found)."
+    )
     input: StrictStr = Field(description="Text to speak, 1–5,000 characters.")
     voice: StrictStr | dict[str, Any] = Field(
         description="Built-in voice id or alias (OpenAI's alloy, nova…), or a `vc_…` clone id (or {id})."

@@ -11,6 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from voxclone.api.deps import CurrentAccount, ServicesDep
+from voxclone.api.routes.models import check_model
 from voxclone.api.schemas import SpeechCreate
 from voxclone.api.streaming import stream_job
 from voxclone.errors import InvalidRequest
@@ -27,7 +28,9 @@ router = APIRouter(tags=["openai"])
 async def create_openai_speech(
     body: SpeechCreate, services: ServicesDep, account: CurrentAccount
 ) -> StreamingResponse:
-    """Generate audio from text (``voice`` is a built-in id or alias, or a ``vc_`` clone id)."""
+    """Generate audio from text (``voice`` is a built-in id or alias, or a ``vc_`` clone id;
+    ``model`` one of ``GET /v1/models``)."""
+    check_model(body.model, engine_name=services.engine.name)
     voice = body.voice.get("id") if isinstance(body.voice, dict) else body.voice
     if not isinstance(voice, str):
         raise InvalidRequest('voice must be a voice id string or {"id": ...}', code="invalid_voice")
