@@ -158,10 +158,13 @@ def db(power: float | np.ndarray, floor: float = 1e-12) -> Any:
 
 
 def clipping_ratio(audio: np.ndarray) -> tuple[float, float]:
-    """``(peak_dbfs, ratio)``: peak of all channels, and the share of samples within 3% of it.
+    """``(peak_dbfs, ratio)``: peak of all channels (≤ 0 dBFS), and the share of samples within 3%
+    of it.
 
     Natural speech reaches its peak in a handful of samples; clipped audio piles many samples
     onto the ceiling (also after lossy coding or a later gain change, so the ceiling is relative).
+    Lossy decoders (Opus, MP3, AAC) overshoot ±1 on audio recorded at full scale; such a peak is
+    reported as 0 dBFS (full scale, the most any recording holds), never as a positive level.
     """
     a = np.abs(np.asarray(audio, np.float32)).reshape(-1)
     if a.size == 0:
@@ -171,7 +174,7 @@ def clipping_ratio(audio: np.ndarray) -> tuple[float, float]:
         return float("-inf"), 0.0
     near = np.count_nonzero(a >= 0.97 * peak)
     ratio = near / a.size if near >= 8 else 0.0
-    return 20.0 * np.log10(peak), float(ratio)
+    return 20.0 * np.log10(min(peak, 1.0)), float(ratio)
 
 
 def envelope_db(x16: np.ndarray, *, win: int = 256, hop: int = 128) -> np.ndarray:
