@@ -228,3 +228,46 @@ async def test_client_disconnect_stops_synthesis_and_bills_delivered(make_harnes
     assert 0 < entries[0].audio_ms <= delivered_ms + 100
     assert entries[0].amount_micro == -entries[0].audio_ms
     assert np.isclose(float(_balance(harness, headers)), 10 - entries[0].audio_ms / 1e6)
+
+
+def test_voice_aliases_are_listed_and_speak_as_their_voice(harness: Any) -> None:
+    headers = harness.new_account()
+    voices = harness.client.get("/api/v1/voices", headers=headers).json()["data"]["voices"]
+    assert {v["voice_id"]: v["aliases"] for v in voices} == {"fa_low": ["low"], "fa_high": []}
+    by_id = harness.client.post(
+        "/api/v1/tts_non_stream",
+        json={"text": "one two", "voice_id": "fa_low", "response_format": "pcm"},
+        headers=headers,
+    )
+    for route, body in (
+        ("/api/v1/tts_non_stream", {"text": "one two", "voice_id": "low", "response_format": "pcm"}),
+        (
+            "/v1/audio/speech",
+            {"model": "tts-1", "input": "one two", "voice": "low", "response_format": "pcm"},
+        ),
+    ):
+        r = harness.client.post(route, json=body, headers=headers)
+        assert r.status_code == 200, r.text
+        assert len(r.content) == 2 * 2 * 2400 and r.content == by_id.content
+
+
+def test_every_listed_model_is_accepted_and_no_other(harness: Any) -> None:
+    headers = harness.new_account()
+    ids = [m["id"] for m in harness.client.get("/v1/models", headers=headers).json()["data"]]
+    assert {"voxclone", "voxclone-fake", "tts-1", "tts-1-hd", "gpt-4o-mini-tts"} <= set(ids)
+    assert len(ids) == len(set(ids))
+    for model in ids:
+        r = harness.client.post(
+            "/v1/audio/speech",
+            json={"model": model, "input": "hi", "voice": "fa_low", "response_format": "pcm"},
+            headers=headers,
+        )
+        assert r.status_code == 200, (model, r.text)
+    for model in ("voxclone-kokoro", "gpt-4o", "TTS-1", ""):
+        r = harness.client.post(
+            "/v1/audio/speech", json={"model": model, "input": "hi", "voice": "fa_low"}, headers=headers
+        )
+        assert r.status_code == 404, (model, r.text)
+        error = r.json()["error"]
+        assert error["code"] == "model_not_found", model
+        assert "GET /v1/models" in error["message"]

@@ -229,3 +229,19 @@ def test_concurrent_intake_matches_sequential(analyzer: Any, voices: dict[str, n
     for i, ref in enumerate(together):
         np.testing.assert_array_equal(ref.audio, alone[i % 2].audio)
         assert ref.quality == alone[i % 2].quality
+
+
+def test_peak_is_at_most_full_scale_after_lossy_decoding(analyzer: Any, speech: np.ndarray) -> None:
+    """Opus (MediaRecorder's codec) overshoots ±1 on loud input; dBFS stops at full scale."""
+    from audio_helpers import av_bytes, decode_any
+
+    from voxclone.audio.quality import clipping_ratio
+
+    loud = np.clip(speech / np.abs(speech).max() * 3, -1, 1).astype(np.float32)
+    webm = av_bytes(loud, SR, "webm", "libopus", 48000)
+    assert np.abs(decode_any(webm)[0]).max() > 1.0  # the decoder does overshoot
+    ref = prepare_reference(
+        webm, filename="recording.webm", content_type="audio/webm", target_sample_rate=SR, analyzer=analyzer
+    )
+    assert -0.5 < ref.quality["peak_dbfs"] <= 0.0
+    assert clipping_ratio(np.array([0.5, -1.07, 0.9], np.float32))[0] == 0.0

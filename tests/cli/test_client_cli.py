@@ -37,7 +37,9 @@ def test_voices_and_account(server: Any, capsys: pytest.CaptureFixture[str]) -> 
     voices = json.loads(capsys.readouterr().out)
     assert VOICE in {v["voice_id"] for v in voices}
     assert run(server, "voices") == EXIT_OK
-    assert any(line.startswith(f"{VOICE}\tbuiltin") for line in capsys.readouterr().out.splitlines())
+    lines = capsys.readouterr().out.splitlines()
+    assert any(line.startswith(f"{VOICE}\tbuiltin") for line in lines)
+    assert "en-female-5\tbuiltin\ten-us\tHana\talloy" in lines  # the OpenAI names it answers to
     assert run(server, "account", "--json") == EXIT_OK
     assert float(json.loads(capsys.readouterr().out)["balance"]) > 0
     assert run(server, "account") == EXIT_OK

@@ -7,6 +7,7 @@ with ``voxclone.OuteAI``.
 from __future__ import annotations
 
 import io
+import typing
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -122,3 +123,49 @@ def test_openai_sdk_with_a_clone(server: Any, needs_cloning: None) -> None:
             client.close()
         assert sf.info(io.BytesIO(audio.content)).frames > 12000
         ours.voice_clones.delete(clone.voice_id)
+
+
+def test_openai_sdk_default_voice_names(server: Any) -> None:
+    """OpenAI clients send ``voice="alloy"`` (and the SDK's other names) by default: each speaks,
+    as the built-in voice that lists it among its aliases."""
+    from openai.types.audio import speech_create_params
+
+    literal = next(a for a in typing.get_args(speech_create_params.Voice) if typing.get_args(a))
+    names = set(typing.get_args(literal))
+    assert {"alloy", "nova", "echo", "onyx", "shimmer"} <= names
+    with voxclone.Client(server.api_key, base_url=server.base_url) as ours:
+        owner = {a: v.voice_id for v in ours.voices.list() if v.type == "builtin" for a in v.aliases}
+    assert names <= set(owner)
+    client = openai.OpenAI(base_url=f"{server.base_url}/v1", api_key=server.api_key, max_retries=0)
+    try:
+
+        def pcm(voice: str) -> np.ndarray:
+            response = client.audio.speech.create(
+                model="tts-1", voice=voice, input="Hi.", response_format="pcm"
+            )
+            return np.frombuffer(response.content, dtype="<i2")
+
+        alloy = pcm("alloy")
+        assert alloy.size > 2400
+        np.testing.assert_array_equal(alloy, pcm(owner["alloy"]))
+        for name in sorted(names - {"alloy"}):
+            assert pcm(name).size > 2400, name
+    finally:
+        client.close()
+
+
+def test_openai_sdk_every_listed_model_speaks(server: Any) -> None:
+    client = openai.OpenAI(base_url=f"{server.base_url}/v1", api_key=server.api_key, max_retries=0)
+    try:
+        ids = [model.id for model in client.models.list()]
+        assert {"voxclone", "voxclone-kokoro", "tts-1", "tts-1-hd", "gpt-4o-mini-tts"} <= set(ids)
+        for model in ids:
+            response = client.audio.speech.create(
+                model=model, voice=VOICE, input="Hi.", response_format="pcm"
+            )
+            assert len(response.content) > 4800, model
+        with pytest.raises(openai.NotFoundError) as info:
+            client.audio.speech.create(model="gpt-4o", voice=VOICE, input="Hi.")
+        assert info.value.code == "model_not_found"
+    finally:
+        client.close()

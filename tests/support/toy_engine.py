@@ -51,7 +51,7 @@ class ToyEngine(Engine):
 
     def builtin_voices(self) -> list[VoiceInfo]:
         return [
-            VoiceInfo("fa_low", "Low", "en-us", "female", "a low test tone", aliases=("alloy",)),
+            VoiceInfo("fa_low", "Low", "en-us", "female", "a low test tone", aliases=("low",)),
             VoiceInfo("fa_high", "High", "en-us", "female", "a high test tone"),
         ]
 

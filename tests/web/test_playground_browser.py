@@ -204,6 +204,11 @@ def test_record_clone_speak_download(server: Server, browser: Any, mic_wav: Path
         page.wait_for_function("document.getElementById('signin-error').textContent.length > 0")
         assert page.is_visible("#signin")
         assert page.evaluate("sessionStorage.length") == 0
+        # ...in whole sentences (the server's message has no full stop of its own)
+        assert page.inner_text("#signin-error") == "That key was not accepted. Check it and try again."
+        assert page.inner_text("#status") == (
+            "The API key is invalid or has been revoked. Check the API key and sign in again."
+        )
 
         # Sign in with the keyboard: type the key and press Enter.
         page.fill("#api-key", key)
@@ -239,7 +244,15 @@ def test_record_clone_speak_download(server: Server, browser: Any, mic_wav: Path
         page.wait_for_selector("body[data-rec-state=recorded]", timeout=T_SHORT + 10_000)
         assert page.inner_text("#rec-countdown") == "0.0 s"
         page.wait_for_selector("#waveform[data-drawn=true]")
-        assert re.search(r"Recording · (9\.\d|10\.\d) s · peak -?\d+\.\d dBFS", page.inner_text("#ref-info"))
+        info = re.search(
+            r"Recording · (9\.\d|10\.\d) s · peak (-?\d+\.\d) dBFS", page.inner_text("#ref-info")
+        )
+        assert info, page.inner_text("#ref-info")
+        assert -6.0 < float(info.group(2)) <= 0.0  # the fake microphone peaks at about -3 dBFS
+        # The player knows the clip's length (a MediaRecorder file alone has none: 0:00).
+        page.wait_for_function("Number.isFinite(document.getElementById('ref-audio').duration)")
+        player_s = page.evaluate("document.getElementById('ref-audio').duration")
+        assert player_s == pytest.approx(float(info.group(1)), abs=0.15)
 
         page.fill("#clone-name", "Browser voice")
         page.click("#clone-go")
@@ -257,7 +270,18 @@ def test_record_clone_speak_download(server: Server, browser: Any, mic_wav: Path
             voice_id = item.get_attribute("data-voice-id")
             assert voice_id and voice_id.startswith("vc_")
             assert page.input_value("#tts-voice") == voice_id  # the new clone is selected to speak
-            item.get_by_role("button", name=re.compile("quality report")).click()
+            # Label in name (WCAG 2.5.3): each labelled control's name contains its visible text.
+            mismatched = page.evaluate(
+                """[...document.querySelectorAll('button[aria-label], a[aria-label], input[aria-label]')]
+                     .filter((el) => el.offsetParent !== null)
+                     .filter((el) => {
+                       const shown = el.innerText.trim().replace(/\\s+/g, ' ').toLowerCase();
+                       return shown && !el.getAttribute('aria-label').toLowerCase().includes(shown);
+                     })
+                     .map((el) => `${el.innerText.trim()} / ${el.getAttribute('aria-label')}`)"""
+            )
+            assert mismatched == []
+            item.get_by_role("button", name=re.compile("^Report")).click()
             assert page.inner_text("#quality-title") == "Quality report: Browser voice"
         else:
             assert state == "error"
@@ -305,7 +329,7 @@ def test_record_clone_speak_download(server: Server, browser: Any, mic_wav: Path
         if voice_id:
             # The clone's test sample plays; deleting removes it from the list and the voice menu.
             item = page.locator(f"#clone-list li[data-voice-id={voice_id}]")
-            item.get_by_role("button", name=re.compile("Play a test sample")).click()
+            item.get_by_role("button", name=re.compile("^Play sample")).click()
             page.wait_for_selector(
                 f"#clone-list li[data-voice-id={voice_id}] button[data-played=true]", timeout=T_ENGINE
             )
@@ -376,3 +400,77 @@ def test_pcm_player_reassembles_odd_chunks_into_wav(static_url: str, playwright_
     wav, sr = sf.read(io.BytesIO(bytes(result["wav"])), dtype="int16")
     expected = ((np.arange(2401) * 37) % 65536 - 32768).astype(np.int16)
     assert sr == 24000 and np.array_equal(wav, expected)
+
+
+def test_messages_and_clip_helpers(static_url: str, playwright_driver: Any) -> None:
+    """The page's own helpers: error messages are whole sentences; a decoded clip becomes a WAV."""
+    browser = _launch(playwright_driver)
+    ctx = browser.new_context(bypass_csp=True)
+    page = ctx.new_page()
+    try:
+        page.goto(static_url)
+        result = page.evaluate(
+            """async () => {
+              const { describeError } = await import("./playground/js/ui.js");
+              const { floatToWav } = await import("./playground/js/pcm.js");
+              const err = (status, message, requestId = null) => ({ status, message, requestId });
+              const messages = [
+                describeError(err(401, "the API key is invalid or has been revoked")),
+                describeError(err(402, "the balance is 0.001 credits; this request needs 0.002")),
+                describeError(err(503, "every synthesis worker is busy")),
+                describeError(err(500, "the server hit an unexpected error; it was logged", "req_1")),
+                describeError(err(404, "voice 'x' not found")),
+                describeError(err(401, "Already a sentence.")),
+              ];
+              const clip = floatToWav(new Float32Array([0, 0.5, -1.5, 1]), 48000);
+              const wav = new Uint8Array(await clip.arrayBuffer());
+              return { messages, wav: Array.from(wav) };
+            }"""
+        )
+    finally:
+        browser.close()
+    messages = result["messages"]
+    assert messages[0] == "The API key is invalid or has been revoked. Check the API key and sign in again."
+    assert messages[3].endswith("logged. Request id: req_1.")
+    assert messages[5] == "Already a sentence. Check the API key and sign in again."
+    for message in messages:
+        assert message[0].isupper() and message.endswith("."), message
+        assert not re.search(r"[^.] (Check|Ask|The server|Request id)", message), message
+    wav, sr = sf.read(io.BytesIO(bytes(result["wav"])), dtype="int16")
+    assert sr == 48000 and wav.tolist() == [0, 16384, -32767, 32767]
+
+
+def test_a_full_scale_recording_peaks_at_0_dbfs(static_url: str, playwright_driver: Any) -> None:
+    """Chromium's own fake microphone beeps at full scale; Opus decoding overshoots ±1, and the
+    page still reports the peak as 0 dBFS, never as a positive level."""
+    browser = playwright_driver.chromium.launch(
+        executable_path=CHROMIUM,
+        headless=True,
+        args=[
+            "--no-sandbox",
+            "--disable-gpu",
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+        ],
+    )
+    ctx = browser.new_context(bypass_csp=True)
+    ctx.grant_permissions(["microphone"], origin=static_url.rstrip("/"))
+    page = ctx.new_page()
+    try:
+        page.goto(static_url)
+        result = page.evaluate(
+            """async () => {
+              const { Recorder } = await import("./playground/js/recorder.js");
+              const { decodeToMono, peakDbfs } = await import("./playground/js/waveform.js");
+              const { blob } = await new Recorder({ maxSeconds: 2 }).start();
+              const { samples } = await decodeToMono(blob);
+              let raw = 0;
+              for (const s of samples) raw = Math.max(raw, Math.abs(s));
+              return { raw, dbfs: peakDbfs(samples), quiet: peakDbfs(new Float32Array([0.5, -0.25])) };
+            }"""
+        )
+    finally:
+        browser.close()
+    assert result["raw"] > 1.0  # the decoded recording does exceed full scale
+    assert result["dbfs"] == 0.0
+    assert result["quiet"] == pytest.approx(-6.02, abs=0.01)

@@ -104,3 +104,15 @@ def test_served_by_the_real_app_factory(tmp_path: Path) -> None:
     client = TestClient(app)  # not entered as a context manager: the engine is never loaded
     assert client.get("/").status_code == 200
     assert client.get(f"{ASSET_PREFIX}/js/api.js").status_code == 200
+
+
+def test_scripted_aria_labels_contain_their_visible_text() -> None:
+    """WCAG 2.5.3 (label in name): a button's accessible name starts with the words it shows,
+    so a speech-input user who says "click Play sample" reaches it."""
+    found = 0
+    for js in JS_FILES:
+        source = js.read_text(encoding="utf-8")
+        for label, visible in re.findall(r'"aria-label":\s*`([^`]*)`[^}]*\}\s*,\s*"([^"]+)"\)', source):
+            found += 1
+            assert label.lower().startswith(visible.lower()), f"{js.name}: {label!r} for {visible!r}"
+    assert found >= 4, "no labelled buttons found: has the markup changed?"

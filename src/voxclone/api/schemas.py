@@ -41,12 +41,16 @@ class SpeechCreate(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    model: StrictStr = Field(description="Any model id from GET /v1/models (e.g. tts-1).")
+    model: StrictStr = Field(
+        description="A model id from GET /v1/models: voxclone, voxclone-<engine>, tts-1, tts-1-hd, "
+        "gpt-4o-mini-tts… (others: 404 model_not_found)."
+    )
     input: StrictStr = Field(
         description="Text to speak, 1–5,000 characters, not only spaces.", json_schema_extra=_NON_EMPTY
     )
     voice: StrictStr | dict[str, Any] = Field(
-        description="Built-in voice id or `vc_…` clone id (or {id}).", json_schema_extra=_NON_EMPTY
+        description="Built-in voice id or alias (OpenAI's alloy, nova…), or a `vc_…` clone id (or {id}).",
+        json_schema_extra=_NON_EMPTY,
     )
     response_format: StrictStr = Field(
         default="mp3", description="mp3, opus, aac, flac, wav or pcm.", json_schema_extra=_FORMATS
@@ -64,6 +68,10 @@ class VoicePublic(BaseModel):
     gender: str | None = None
     description: str | None = None
     created_at: str | None = None
+    aliases: list[str] = Field(
+        default_factory=list,
+        description="Other names a built-in voice answers to (OpenAI's alloy, nova…); empty for clones.",
+    )
 
 
 class VoicesPublic(BaseModel):

@@ -207,7 +207,9 @@ class PeakMeter:
         lo = self._bin(NEAR_PEAK * self.peak)
         near = sum(c for b, c in self._bins.items() if b >= lo)
         ratio = near / self.samples if near >= 8 else 0.0
-        return 20.0 * float(np.log10(self.peak)), float(ratio)
+        # lossy decoders (Opus, MP3, AAC) overshoot ±1 on audio recorded at full scale: such a peak
+        # is reported as 0 dBFS (full scale, the most a recording holds), never as a positive level
+        return 20.0 * float(np.log10(min(self.peak, 1.0))), float(ratio)
 
 
 def clipping_ratio(audio: np.ndarray) -> tuple[float, float]:

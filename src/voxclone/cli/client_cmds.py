@@ -5,14 +5,16 @@ They talk to a running server through :class:`voxclone.Client`. Every command ta
 ``http://127.0.0.1:8000``) and ``--json`` (machine-readable output on stdout; errors as a JSON
 object on stderr).
 
-Exit codes: 0 success, 1 API or runtime error, 2 usage error, 3 authentication error,
-4 not found, 5 insufficient credits, 6 connection error, 130 interrupted.
+Exit codes: 0 success, 1 API or runtime error, 2 usage error (also an option out of range,
+caught by the argument parser), 3 authentication error, 4 not found, 5 insufficient credits,
+6 connection error, 130 interrupted, 141 stdout closed by its reader (``| head``; quietly).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import time
@@ -43,11 +45,52 @@ EXIT_CODES_HELP = """exit codes:
   1  API or runtime error    5  insufficient credits
   2  usage error             6  cannot reach the server
   3  authentication error (missing, invalid or revoked API key)
-  130 interrupted (Ctrl-C)"""
+  130 interrupted (Ctrl-C)   141 output pipe closed (e.g. | head)"""
+
+
+SPEED_RANGE = (0.25, 4.0)
+"""The server's accepted ``speed`` range (``voxclone.service.speech.SPEED_RANGE``)."""
 
 
 class UsageError(Exception):
     """A problem with the command line itself (exit code 2)."""
+
+
+def _float(value: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        return math.nan  # refused by every range check below
+
+
+def _speed(value: str) -> float:
+    """``--speed``: a tempo factor in :data:`SPEED_RANGE` (argparse turns errors into exit code 2)."""
+    speed = _float(value)
+    low, high = SPEED_RANGE
+    if not low <= speed <= high:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a tempo factor from {low} to {high} (1.0 is normal)"
+        )
+    return speed
+
+
+def _positive_int(value: str) -> int:
+    """``--limit``: a whole number, 1 or more."""
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of 1 or more")
+    return number
+
+
+def _seconds(value: str) -> float:
+    """``--timeout``: a finite number of seconds above 0."""
+    seconds = _float(value)
+    if not 0 < seconds < math.inf:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds above 0")
+    return seconds
 
 
 def register(sub: Any) -> None:
@@ -58,7 +101,7 @@ def register(sub: Any) -> None:
         "--base-url", help="server URL (default: $VOXCLONE_BASE_URL or http://127.0.0.1:8000)"
     )
     common.add_argument("--json", action="store_true", help="print machine-readable JSON on stdout")
-    common.add_argument("--timeout", type=float, default=None, help="seconds per request (default 600)")
+    common.add_argument("--timeout", type=_seconds, default=None, help="seconds per request (default 600)")
 
     doc: dict[str, Any] = {"epilog": EXIT_CODES_HELP, "formatter_class": argparse.RawDescriptionHelpFormatter}
     clone = sub.add_parser("clone", help="manage your cloned voices", **doc)
@@ -68,7 +111,7 @@ def register(sub: Any) -> None:
     create.add_argument("--name", required=True, help="a label for the clone")
     create.set_defaults(handler=_guarded(_clone_create))
     listing = clone_sub.add_parser("list", parents=[common], help="list your clones, newest first", **doc)
-    listing.add_argument("--limit", type=int, default=None, help="at most this many (default: all)")
+    listing.add_argument("--limit", type=_positive_int, default=None, help="at most this many (default: all)")
     listing.set_defaults(handler=_guarded(_clone_list))
     delete = clone_sub.add_parser("delete", parents=[common], help="delete clones by id", **doc)
     delete.add_argument("voice_ids", nargs="+", metavar="VOICE_ID")
@@ -85,7 +128,7 @@ def register(sub: Any) -> None:
     say.add_argument("--voice", required=True, help="voice id (see `voxclone voices`)")
     say.add_argument("-o", "--output", required=True, help="output file, or - for stdout")
     say.add_argument("--format", choices=FORMATS, help="audio format (default: from the extension, else wav)")
-    say.add_argument("--speed", type=float, default=None, help="tempo factor, 0.25-4.0 (default 1.0)")
+    say.add_argument("--speed", type=_speed, default=None, help="tempo factor, 0.25-4.0 (default 1.0)")
     say.add_argument("--language", default=None, help="language code, e.g. en-us (default: detected)")
     say.add_argument("--model", default=None, help="server model name (default: the server's engine)")
     progress = say.add_mutually_exclusive_group()
@@ -141,6 +184,8 @@ def _guarded(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse
             return _fail(args, EXIT_AUTH, str(e), code="missing_api_key")
         except sdk.VoxcloneError as e:
             return _fail(args, EXIT_ERROR, str(e), code="client_error")
+        except BrokenPipeError:
+            raise  # stdout's reader went away: ``voxclone.cli.main`` ends quietly
         except OSError as e:
             return _fail(args, EXIT_ERROR, str(e), code="os_error")
         except KeyboardInterrupt:
@@ -184,17 +229,29 @@ def _clone_create(args: argparse.Namespace) -> int:
         raise UsageError(f"no such file: {args.audio}")
     with _client(args) as client:
         clone = client.voice_clones.create(audio=args.audio, name=args.name)
-    quality = clone.get("quality") or {}
-    lines = [f"{clone.voice_id}\t{clone.name}"]
-    for warning in quality.get("warnings", []):
-        lines.append(f"warning: {warning.get('message', '')} {warning.get('fix', '')}".rstrip())
-    _emit(args, clone.to_dict(), "\n".join(lines))
+    _emit(args, clone.to_dict(), "\n".join(_clone_report(clone.to_dict())))
     return EXIT_OK
 
 
+def _clone_report(clone: dict[str, Any]) -> list[str]:
+    """``voice_id<TAB>name``, then the reference's quality score (0-100), the self-check
+    similarity (0-1) and each quality warning with its fix."""
+    quality = clone.get("quality") or {}
+    lines = [f"{clone['voice_id']}\t{clone.get('name', '')}"]
+    if isinstance(quality.get("score"), (int, float)):
+        lines.append(f"quality: {quality['score']}/100")
+    similarity = clone.get("similarity")
+    if isinstance(similarity, (int, float)):
+        lines.append(f"similarity: {similarity:.2f} (self-check: 0 = a stranger, 1 = the speaker)")
+    else:
+        lines.append("similarity: not measured")
+    for warning in quality.get("warnings") or []:
+        code, message, fix = (warning.get(k) or "" for k in ("code", "message", "fix"))
+        lines.append(f"warning ({code}): {message}" + (f" Fix: {fix}" if fix else ""))
+    return lines
+
+
 def _clone_list(args: argparse.Namespace) -> int:
-    if args.limit is not None and args.limit < 1:
-        raise UsageError("--limit must be at least 1")
     with _client(args) as client:
         clones = []
         for clone in client.voice_clones.list_all(page_size=min(args.limit or 100, 100)):
@@ -221,7 +278,7 @@ def _clone_delete(args: argparse.Namespace) -> int:
 def _voices(args: argparse.Namespace) -> int:
     with _client(args) as client:
         voices = client.voices.list()
-    rows = [f"{v.voice_id}\t{v.type}\t{v.language or ''}\t{v.name}" for v in voices]
+    rows = [f"{v.voice_id}\t{v.type}\t{v.language or ''}\t{v.name}\t{','.join(v.aliases)}" for v in voices]
     _emit(args, [v.to_dict() for v in voices], "\n".join(rows))
     return EXIT_OK
 

@@ -43,16 +43,20 @@ class Voice(_Record):
     """``"builtin"`` or ``"clone"``."""
     language: str | None = None
     created_at: str | None = None
+    aliases: tuple[str, ...] = ()
+    """Other names a built-in voice answers to (OpenAI's ``alloy``, ``nova``…)."""
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Voice:
+        aliases = data.get("aliases")
         return cls(
             voice_id=str(data["voice_id"]),
             name=str(data.get("name", data["voice_id"])),
             type=str(data.get("type", "builtin")),
             language=data.get("language"),
             created_at=data.get("created_at"),
+            aliases=tuple(str(a) for a in aliases) if isinstance(aliases, list) else (),
             raw=dict(data),
         )
 

@@ -40,7 +40,11 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class VoiceInfo:
-    """A built-in voice as listed to users; ``aliases`` are other names that select it."""
+    """A built-in voice as listed to users.
+
+    ``aliases`` are other names the voice answers to (OpenAI's ``alloy``, ``nova``…, see
+    :mod:`voxclone.engines.openai_voices`); an alias speaks exactly as the voice.
+    """
 
     voice_id: str
     name: str

@@ -132,3 +132,24 @@ def test_very_long_text_streams_lazily(kokoro_engine: KokoroEngine) -> None:
     first, second = next(stream), next(stream)
     stream.close()
     assert first.size > 0 and second.size > 0
+
+
+def test_openai_voice_names_are_aliases_of_builtin_voices(kokoro_engine: KokoroEngine) -> None:
+    from voxclone.engines.openai_voices import OPENAI_VOICES
+
+    infos = {v.voice_id: v for v in kokoro_engine.builtin_voices()}
+    owner = {alias: v.voice_id for v in infos.values() for alias in v.aliases}
+    assert sum(len(v.aliases) for v in infos.values()) == len(owner)  # no alias on two voices
+    assert not set(owner) & set(infos)  # no alias shadows a voice id
+    for voice in OPENAI_VOICES:
+        vid = owner[voice.name]
+        assert kokoro_engine.resolve_voice(voice.name) == vid
+        if voice.gender != "neutral":
+            assert infos[vid].gender == voice.gender, voice.name
+    assert kokoro_engine.resolve_voice("en-male-1") == "en-male-1"
+    assert kokoro_engine.resolve_voice("nope") is None
+    assert kokoro_engine.resolve_voice("Alloy") is None  # names are exact, like voice ids
+    alloy = kokoro_engine.builtin_profile("alloy")
+    target = kokoro_engine.builtin_profile(owner["alloy"])
+    np.testing.assert_array_equal(alloy.tensors["style"], target.tensors["style"])
+    assert alloy.meta == target.meta and alloy.meta["voice_id"] == owner["alloy"]

@@ -172,6 +172,12 @@ def test_builtin_voices_from_speaker_files(model_dir: Path, voice: VoiceProfile,
     [info] = eng.builtin_voices()
     assert (info.voice_id, info.language, info.gender) == ("en-female-1-neutral", "en", "female")
     assert profile_to_speaker(eng.builtin_profile("en-female-1-neutral")) == profile_to_speaker(voice)
+    # the only voice answers to every OpenAI voice name (clients' defaults), male ones included
+    assert {"alloy", "nova", "onyx"} <= set(info.aliases)
+    assert eng.resolve_voice("onyx") == "en-female-1-neutral"
+    alias = eng.builtin_profile("alloy")
+    assert profile_to_speaker(alias) == profile_to_speaker(voice)
+    assert alias.meta["voice_id"] == "en-female-1-neutral"
     eng.close()
 
 

@@ -13,6 +13,7 @@ from fastapi.responses import StreamingResponse
 
 from voxclone.api.deps import CurrentAccount, ServicesDep
 from voxclone.api.openapi import audio_response, error_responses
+from voxclone.api.routes.models import check_model
 from voxclone.api.schemas import SpeechCreate
 from voxclone.api.streaming import render_job, stream_job
 from voxclone.audio.encode import LENGTH_IN_HEADER
@@ -41,6 +42,7 @@ async def create_openai_speech(
 
     MP3, Opus, AAC and PCM stream as they are synthesized. WAV and FLAC come as whole files with
     exact headers, unless ``stream_format`` is ``audio`` (then their sizes are left open)."""
+    check_model(body.model, engine_name=services.engine.name)
     voice = body.voice.get("id") if isinstance(body.voice, dict) else body.voice
     if not isinstance(voice, str):
         raise InvalidRequest('voice must be a voice id string or {"id": ...}', code="invalid_voice")

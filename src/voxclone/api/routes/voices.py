@@ -21,6 +21,7 @@ def read_voices(services: ServicesDep, account: CurrentAccount) -> Envelope[Voic
             language=v.language,
             gender=v.gender,
             description=v.description,
+            aliases=list(v.aliases),
         )
         for v in services.engine.builtin_voices()
     ]

@@ -12,6 +12,7 @@ import json
 import math
 import os
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -19,6 +20,7 @@ import numpy as np
 
 from voxclone.audio.tempo import change_tempo
 from voxclone.engines.base import Capabilities, Engine, Limits, Utterance, VoiceInfo
+from voxclone.engines.openai_voices import aliases_by_gender
 from voxclone.engines.outetts import prompt as P
 from voxclone.engines.outetts.aligner import WhisperAligner, spread_transcript
 from voxclone.engines.outetts.backend import LMBackend, generate_tokens
@@ -186,6 +188,8 @@ class OuteTTSEngine(Engine):
         return LANGUAGES
 
     def builtin_voices(self) -> list[VoiceInfo]:
+        """The speaker files' voices, sorted by id; OpenAI's voice names are aliases of the first
+        voice of their gender (the gender read from the id: ``en-female-1-neutral``)."""
         out = []
         for vid in sorted(self.speakers):
             lang = vid.split("-")[0] if vid.split("-")[0] in LANGUAGES else "en"
@@ -199,12 +203,15 @@ class OuteTTSEngine(Engine):
                     description="OuteTTS speaker profile",
                 )
             )
-        return out
+        aliases = aliases_by_gender(out)
+        return [replace(v, aliases=aliases[v.voice_id]) for v in out]
 
     def builtin_profile(self, voice_id: str) -> VoiceProfile:
-        if voice_id not in self.speakers:
+        """Profile of a speaker file's voice, by id or alias (``meta["voice_id"]``: the id)."""
+        vid = self.resolve_voice(voice_id)
+        if vid is None:
             raise NotFound(f"no built-in OuteTTS voice {voice_id!r}", code="voice_not_found")
-        return speaker_to_profile(self.speakers[voice_id], meta={"source": "builtin", "voice_id": voice_id})
+        return speaker_to_profile(self.speakers[vid], meta={"source": "builtin", "voice_id": vid})
 
     def enroll(self, audio: np.ndarray, sample_rate: int) -> VoiceProfile:
         """Clone from a reference (≤ 20 s): Whisper word timings, DAC codes per word, features."""

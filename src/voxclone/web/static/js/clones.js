@@ -1,6 +1,7 @@
 // The "Clone a voice" and "Your voices" cards: record or upload a reference, create the clone,
 // list clones with a test sample each, delete them.
 
+import { floatToWav } from "./pcm.js";
 import { extensionFor, Recorder, recordingSupported } from "./recorder.js";
 import { hideQuality, showQuality } from "./quality.js";
 import { $, announce, describeError, formatBytes, formatDate, h } from "./ui.js";
@@ -117,18 +118,26 @@ export class ClonePanel {
     $("clone-error").textContent = "";
     hideQuality();
     const audio = $("ref-audio");
-    if (audio.src.startsWith("blob:")) URL.revokeObjectURL(audio.src);
-    audio.src = URL.createObjectURL(blob);
+    const play = (b) => {
+      if (audio.src.startsWith("blob:")) URL.revokeObjectURL(audio.src);
+      audio.src = URL.createObjectURL(b);
+    };
+    play(blob);
     $("ref-preview").hidden = false;
     if (!this.name.value.trim()) this.name.value = `My voice ${new Date().toLocaleTimeString()}`;
     this.create.disabled = false;
     let info = seconds ? `${label} · ${seconds.toFixed(1)} s` : label;
     try {
-      const { samples, duration } = await decodeToMono(blob);
+      const { samples, sampleRate, duration } = await decodeToMono(blob);
+      // A MediaRecorder file has no duration in its header (its player would show 0:00 and no
+      // progress): the player plays the decoded samples as a WAV instead. The upload is unchanged.
+      if (seconds) play(floatToWav(samples, sampleRate));
       this.samples = samples;
       drawWaveform($("waveform"), samples);
       const peak = peakDbfs(samples);
-      info = `${label} · ${duration.toFixed(1)} s · peak ${Number.isFinite(peak) ? peak.toFixed(1) : "−∞"} dBFS`;
+      const level = Number.isFinite(peak) ? Math.min(0, peak).toFixed(1).replace("-0.0", "0.0") : "−∞";
+      const loud = peak > -0.5 ? " (at full scale: lower the input gain)" : "";
+      info = `${label} · ${duration.toFixed(1)} s · peak ${level} dBFS${loud}`;
       $("waveform").setAttribute("aria-label", `Waveform of the reference audio, ${duration.toFixed(1)} seconds`);
       $("waveform").dataset.drawn = "true";
     } catch {
@@ -195,9 +204,11 @@ export class ClonePanel {
           h("span", { class: "name", text: c.name }),
           h("span", { class: "sub", text: `${formatDate(c.created_at)}${duration}${score}` })),
         h("span", { class: "buttons" },
-          h("button", { type: "button", class: "btn btn-small", "aria-label": `Play a test sample of ${c.name}`,
+          // Each accessible name starts with the button's visible text (WCAG 2.5.3 label in name),
+          // so "click Play sample" works for speech-input users.
+          h("button", { type: "button", class: "btn btn-small", "aria-label": `Play sample of ${c.name}`,
             onclick: (e) => this.playSample(c, e.currentTarget) }, "Play sample"),
-          h("button", { type: "button", class: "btn btn-small", "aria-label": `Show the quality report of ${c.name}`,
+          h("button", { type: "button", class: "btn btn-small", "aria-label": `Report on the quality of ${c.name}`,
             onclick: () => this.showReport(c) }, "Report"),
           h("button", { type: "button", class: "btn btn-small", "aria-label": `Use ${c.name} in Speak`,
             onclick: () => this.hooks.onUse(c.voice_id) }, "Use"),

@@ -153,3 +153,18 @@ export function pcmToWav(chunks, sampleRate) {
   header.setUint32(40, dataBytes, true);
   return new Blob([header.buffer, ...chunks.map((c) => littleEndianBytes(c))], { type: "audio/wav" });
 }
+
+/**
+ * Float samples (−1…1; beyond is clipped) as a 16-bit mono WAV file.
+ * @param {Float32Array} samples
+ * @param {number} sampleRate samples per second
+ * @returns {Blob} `audio/wav`
+ */
+export function floatToWav(samples, sampleRate) {
+  const pcm = new Int16Array(samples.length);
+  for (let i = 0; i < samples.length; i += 1) {
+    const s = Math.max(-1, Math.min(1, samples[i]));
+    pcm[i] = Math.round(s * 32767);
+  }
+  return pcmToWav([pcm], sampleRate);
+}

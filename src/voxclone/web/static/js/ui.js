@@ -31,17 +31,29 @@ export function announce(message, { error = false } = {}) {
   el.classList.toggle("error", error);
 }
 
-/** A user-facing sentence for any thrown value. */
+/**
+ * `text` as a sentence: a capital first letter and a final full stop. The server's messages have
+ * neither ("the API key is invalid or has been revoked"), and some are followed by advice.
+ */
+export function sentence(text) {
+  const s = String(text ?? "").trim();
+  if (!s) return "";
+  const capital = s.charAt(0).toUpperCase() + s.slice(1);
+  return /[.!?…]$/.test(capital) ? capital : `${capital}.`;
+}
+
+/** A user-facing message, in whole sentences, for any thrown value. */
 export function describeError(err) {
   if (!err) return "Something went wrong.";
   if (err.name === "AbortError") return "Stopped.";
   if (err.name === "NotAllowedError") return "Microphone access was refused. Allow it in the browser, or upload a file.";
   if (err.name === "NotFoundError") return "No microphone found. Connect one, or upload a file.";
-  if (err.status === 401) return `${err.message} Check the API key and sign in again.`;
-  if (err.status === 402) return `${err.message} Ask an administrator to add credits.`;
-  if (err.status === 429 || err.status === 503) return `${err.message} The server is busy; try again in a moment.`;
-  if (err.status >= 500 && err.requestId) return `${err.message} (request id ${err.requestId})`;
-  return err.message || String(err);
+  const message = sentence(err.message || String(err)) || "Something went wrong.";
+  if (err.status === 401) return `${message} Check the API key and sign in again.`;
+  if (err.status === 402) return `${message} Ask an administrator to add credits.`;
+  if (err.status === 429 || err.status === 503) return `${message} The server is busy; try again in a moment.`;
+  if (err.status >= 500 && err.requestId) return `${message} Request id: ${err.requestId}.`;
+  return message;
 }
 
 export function formatBytes(n) {

@@ -17,11 +17,15 @@ export async function decodeToMono(blob) {
   return { samples, sampleRate: buf.sampleRate, duration: buf.duration };
 }
 
-/** Peak level of the samples in dBFS (−Infinity for silence). */
+/**
+ * Peak level of the samples in dBFS: at most 0 (−Infinity for silence). Lossy decoders (the Opus
+ * of a MediaRecorder recording, MP3) overshoot ±1 on audio recorded at full scale; full scale is
+ * the most a recording holds, so such a peak is 0 dBFS, never a positive level.
+ */
 export function peakDbfs(samples) {
   let peak = 0;
   for (const s of samples) peak = Math.max(peak, Math.abs(s));
-  return peak > 0 ? 20 * Math.log10(peak) : -Infinity;
+  return peak > 0 ? 20 * Math.log10(Math.min(1, peak)) : -Infinity;
 }
 
 /**
