@@ -98,8 +98,8 @@ def test_oversized_json_body_is_refused_early(live_harness: Any, path: str, fiel
 
 
 def test_json_just_under_the_limit_is_read(harness: Any) -> None:
-    """The limit never cuts a legal request: 5,000 astral characters escaped as \\uXXXX pairs."""
-    body = json.dumps({"text": "\U0001f600" * 5000, "voice_id": "fa_low"})  # ensure_ascii: 60 KB
+    """The limit never cuts a legal request: 5,000 astral letters escaped as \\uXXXX pairs."""
+    body = json.dumps({"text": "\U0001d400" * 5000, "voice_id": "fa_low"})  # ensure_ascii: 60 KB
     r = harness.client.post(
         "/api/v1/tts_non_stream",
         content=body,

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from toy_engine import ToyEngine
 
-from voxclone.engines.base import Engine, Utterance
+from voxclone.engines.base import Engine, Utterance, text_words
 from voxclone.errors import InvalidRequest, NotFound, ServiceError
 from voxclone.voices.profile import VoiceProfile
 
@@ -260,3 +260,23 @@ def test_info_declares_capabilities_and_limits(case: Case) -> None:
     assert info["languages"] == list(case.engine.languages())
     if not case.engine.capabilities.timestamps:
         assert caps["timestamps"] is False
+
+
+def test_timestamps_cover_the_text_in_order_or_are_declared_absent(case: Case) -> None:
+    engine, voice = case.engine, _voice(case.engine)
+    utterance = engine.prepare(case.text, voice)
+    if not engine.capabilities.timestamps:
+        with pytest.raises(InvalidRequest) as err:
+            list(engine.stream_timed(utterance))
+        assert err.value.code == "timestamps_unavailable"
+        return
+    chunks = list(engine.stream_timed(utterance))
+    np.testing.assert_array_equal(
+        np.concatenate([c.audio for c in chunks]), np.concatenate(list(engine.stream(utterance)))
+    )
+    words = [w.word for c in chunks for w in c.words]
+    assert words == text_words(case.text)
+    for c in chunks:
+        duration = c.audio.size / engine.sample_rate
+        for w in c.words:
+            assert 0.0 <= w.start <= w.end <= duration + 1e-3

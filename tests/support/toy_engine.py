@@ -13,7 +13,16 @@ from collections.abc import Iterator, Mapping
 
 import numpy as np
 
-from voxclone.engines.base import Capabilities, Engine, Limits, Utterance, VoiceInfo
+from voxclone.engines.base import (
+    Capabilities,
+    Engine,
+    Limits,
+    TimedChunk,
+    Utterance,
+    VoiceInfo,
+    WordTiming,
+    text_words,
+)
 from voxclone.errors import InvalidRequest, NotFound, Unprocessable
 from voxclone.voices.profile import VoiceProfile
 
@@ -33,7 +42,7 @@ class ToyEngine(Engine):
 
     name = "toy"
     sample_rate = SR
-    capabilities = Capabilities(cloning=True, self_check=True, timestamps=False, streaming="phrase")
+    capabilities = Capabilities(cloning=True, self_check=True, timestamps=True, streaming="phrase")
     limits = Limits(min_speed=0.25, max_speed=4.0)
 
     def __init__(self, *, delay_s: float = 0.0):
@@ -80,22 +89,28 @@ class ToyEngine(Engine):
         return freq
 
     def stream(self, utterance: Utterance) -> Iterator[np.ndarray]:
+        for chunk in self.stream_timed(utterance):
+            yield chunk.audio
+
+    def stream_timed(self, utterance: Utterance) -> Iterator[TimedChunk]:
+        """One chunk per word; the word fills its whole chunk."""
         freq = utterance.plan
         assert isinstance(freq, float)  # made by _plan
         n = int(WORD_S * SR / utterance.speed)
         t = np.arange(n, dtype=np.float32) / SR
-        words = utterance.text.split()
+        words = text_words(utterance.text)
         done = 0
         with self.lock:
             self.started += 1
         try:
-            for _ in words:
+            for word in words:
                 if self.delay_s:
                     time.sleep(self.delay_s)
                 with self.lock:
                     self.chunks_made += 1
                 done += 1
-                yield (0.3 * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+                audio = (0.3 * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+                yield TimedChunk(audio=audio, words=(WordTiming(word, 0.0, round(n / SR, 4)),))
         finally:
             if done < len(words):
                 with self.lock:

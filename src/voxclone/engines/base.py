@@ -109,6 +109,39 @@ class Utterance:
     plan: object = field(default=None, compare=False, repr=False)
 
 
+@dataclass(frozen=True)
+class WordTiming:
+    """When one word of the request's text is spoken.
+
+    ``word`` is the text as the user wrote it (``"$42"`` is one word spanning "forty two dollars");
+    ``start`` and ``end`` are seconds from the start of the chunk that carries it (the service
+    shifts them to the start of the whole response).
+    """
+
+    word: str
+    start: float
+    end: float
+
+
+@dataclass(frozen=True)
+class TimedChunk:
+    """One chunk of :meth:`Engine.stream_timed`: float32 audio and the words it speaks, in order."""
+
+    audio: np.ndarray
+    words: tuple[WordTiming, ...] = ()
+
+
+_EDGE_PUNCTUATION = ".,!?;:\"'“”‘’«»()[]{}¿¡…—–-*_/\\|·、。，！？：；「」『』（）"
+
+
+def text_words(text: str) -> list[str]:
+    """The words of ``text`` as timestamps report them: whitespace-separated, punctuation trimmed
+    from their ends (``"Hello,"`` → ``"Hello"``), tokens of punctuation alone left out; ``"$42"``,
+    ``"don't"`` and ``"3.5%"`` stay whole."""
+    words = (token.strip(_EDGE_PUNCTUATION) for token in text.split())
+    return [w for w in words if w]
+
+
 def canonical_tag(code: str) -> str:
     """``"fr_FR "`` → ``"fr-fr"``: BCP-47 compared case-insensitively, ``_`` accepted for ``-``."""
     return code.strip().lower().replace("_", "-")
@@ -238,6 +271,20 @@ class Engine(ABC):
         Closing the generator early stops synthesis. The concatenated chunks are the same audio,
         sample for sample, whatever the consumer does between them.
         """
+
+    def stream_timed(self, utterance: Utterance) -> Iterator[TimedChunk]:
+        """:meth:`stream` with the words each chunk speaks (``capabilities.timestamps`` engines).
+
+        The audio is the same, sample for sample, as :meth:`stream`'s.
+
+        Raises
+        ------
+        InvalidRequest
+            ``timestamps_unavailable`` when the engine cannot tell when words are spoken.
+        """
+        raise InvalidRequest(
+            f"the {self.name} engine cannot report word timestamps", code="timestamps_unavailable"
+        )
 
     def synthesize(
         self, text: str, voice: VoiceProfile, *, language: str | None = None, speed: float = 1.0
