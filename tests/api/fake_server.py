@@ -14,15 +14,17 @@ from pathlib import Path
 
 import uvicorn
 
-from conftest import FakeEngine  # this file's folder is sys.path[0]
 from voxclone.api import create_app
 from voxclone.settings import Settings
+
+sys.path.insert(1, str(Path(__file__).parents[1] / "support"))
+from toy_engine import ToyEngine  # the tests' support folder is not a package
 
 
 async def _serve(port_file: Path, delay_s: float) -> None:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
-    app = create_app(Settings(), engine=FakeEngine(delay_s=delay_s))
+    app = create_app(Settings(), engine=ToyEngine(delay_s=delay_s))
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:

@@ -29,6 +29,7 @@ class Case:
     engine: Engine
     clone: Callable[[np.ndarray, int], VoiceProfile]
     text: str = "Hello there. This is a test."
+    voice: VoiceProfile | None = None  # set by the fixture: a built-in voice, else a clone
 
 
 def _toy(_request: pytest.FixtureRequest) -> Case:
@@ -74,22 +75,27 @@ CASES: dict[str, Callable[[pytest.FixtureRequest], Case]] = {
 
 @pytest.fixture(scope="module", params=list(CASES))
 def case(request: pytest.FixtureRequest) -> Iterator[Case]:
-    yield CASES[request.param](request)
-
-
-def _voice(engine: Engine) -> VoiceProfile:
-    voices = engine.builtin_voices()
+    made = CASES[request.param](request)
+    voices = made.engine.builtin_voices()
     if voices:
-        return engine.builtin_profile(voices[0].voice_id)
-    pytest.skip(f"{engine.name} has no built-in voices")
+        made.voice = made.engine.builtin_profile(voices[0].voice_id)
+    else:  # an engine whose voices all come from cloning speaks with a clone
+        made.voice = made.clone(*_reference(made.engine))
+    yield made
+
+
+def _voice(case: Case) -> VoiceProfile:
+    assert case.voice is not None
+    return case.voice
 
 
 def _reference(engine: Engine) -> tuple[np.ndarray, int]:
     """About 4 s of speech-like audio: the engine's own first voice when it has one."""
     sr = engine.sample_rate
-    if engine.builtin_voices():
+    voices = engine.builtin_voices()
+    if voices:
         text = "Good morning. This is a short recording of my own voice, read slowly and clearly."
-        audio = engine.generate(text, _voice(engine))
+        audio = engine.generate(text, engine.builtin_profile(voices[0].voice_id))
         if audio.size >= 3 * sr:
             return audio, sr
     rng = np.random.default_rng(0)
@@ -125,7 +131,7 @@ def test_regional_tags_and_aliases_resolve(case: Case) -> None:
 
 def test_unknown_language_is_refused_with_the_supported_list(case: Case) -> None:
     with pytest.raises(InvalidRequest) as err:
-        case.engine.prepare(case.text, _voice(case.engine), language="tlh-Klingon")
+        case.engine.prepare(case.text, _voice(case), language="tlh-Klingon")
     assert err.value.code == "unsupported_language"
     assert case.engine.languages()[0] in err.value.message
 
@@ -134,7 +140,7 @@ def test_unknown_language_is_refused_with_the_supported_list(case: Case) -> None
 
 
 def test_speed_range_is_the_engines_and_enforced(case: Case) -> None:
-    engine, voice = case.engine, _voice(case.engine)
+    engine, voice = case.engine, _voice(case)
     low, high = engine.limits.min_speed, engine.limits.max_speed
     assert 0 < low <= 1.0 <= high
     for speed in (low, high):
@@ -146,7 +152,7 @@ def test_speed_range_is_the_engines_and_enforced(case: Case) -> None:
 
 
 def test_speed_changes_duration(case: Case) -> None:
-    engine, voice = case.engine, _voice(case.engine)
+    engine, voice = case.engine, _voice(case)
     normal = engine.generate(case.text, voice).size
     fast = engine.generate(case.text, voice, speed=min(2.0, engine.limits.max_speed)).size
     assert fast < normal * 0.8
@@ -155,7 +161,7 @@ def test_speed_changes_duration(case: Case) -> None:
 @pytest.mark.parametrize("text", ["", "   ", "\n\t", "?!… --- ***"])
 def test_text_without_words_is_refused_before_any_audio(case: Case, text: str) -> None:
     with pytest.raises(InvalidRequest) as err:
-        case.engine.prepare(text, _voice(case.engine))
+        case.engine.prepare(text, _voice(case))
     assert err.value.code == "empty_text"
 
 
@@ -164,7 +170,7 @@ def test_text_over_the_engine_limit_is_refused(case: Case) -> None:
     if cap is None:
         pytest.skip("no engine text limit (the server's max_text_chars applies)")
     with pytest.raises(InvalidRequest) as err:
-        case.engine.prepare("word " * (cap // 5 + 1), _voice(case.engine))
+        case.engine.prepare("word " * (cap // 5 + 1), _voice(case))
     assert err.value.code == "text_too_long"
 
 
@@ -199,7 +205,7 @@ def test_builtin_voices_and_aliases_resolve(case: Case) -> None:
 
 
 def test_stream_equals_whole_and_is_deterministic(case: Case) -> None:
-    engine, voice = case.engine, _voice(case.engine)
+    engine, voice = case.engine, _voice(case)
     chunks = list(engine.stream(engine.prepare(case.text, voice)))
     assert chunks and all(c.dtype == np.float32 and c.ndim == 1 for c in chunks)
     streamed = np.concatenate(chunks)
@@ -210,7 +216,7 @@ def test_stream_equals_whole_and_is_deterministic(case: Case) -> None:
 
 
 def test_closing_the_stream_early_stops_it(case: Case) -> None:
-    engine, voice = case.engine, _voice(case.engine)
+    engine, voice = case.engine, _voice(case)
     stream = engine.stream(engine.prepare(case.text, voice))
     first = next(iter(stream))
     assert first.size > 0
@@ -263,7 +269,7 @@ def test_info_declares_capabilities_and_limits(case: Case) -> None:
 
 
 def test_timestamps_cover_the_text_in_order_or_are_declared_absent(case: Case) -> None:
-    engine, voice = case.engine, _voice(case.engine)
+    engine, voice = case.engine, _voice(case)
     utterance = engine.prepare(case.text, voice)
     if not engine.capabilities.timestamps:
         with pytest.raises(InvalidRequest) as err:

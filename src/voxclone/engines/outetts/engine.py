@@ -276,9 +276,9 @@ class OuteTTSEngine(Engine):
 
     def _plan(self, text: str, voice: VoiceProfile, language: str | None) -> dict[str, Any]:
         """The voice's speaker dict (``incompatible_voice`` / ``invalid_profile`` when unusable);
-        ``empty_text`` when the text has no words to speak."""
+        ``empty_text`` when the text has no words to speak (only spaces, punctuation or symbols)."""
         speaker = profile_to_speaker(voice)
-        if not chunk_text(text):
+        if not any(ch.isalnum() for ch in text) or not chunk_text(text):
             raise InvalidRequest("text is empty; send at least one word to speak", code="empty_text")
         return speaker
 
