@@ -77,7 +77,10 @@ def test_speed_changes_duration_and_is_range_checked(kokoro_engine: KokoroEngine
     normal = kokoro_engine.generate(SHORT, voice, language="en-us")
     fast = kokoro_engine.generate(SHORT, voice, language="en-us", speed=2.0)
     assert fast.size < 0.7 * normal.size
-    for bad in (0.49, 2.01, 0.0):
+    # beyond what the model renders (0.5-2.0) the engine stretches the rest itself
+    faster = kokoro_engine.generate(SHORT, voice, language="en-us", speed=4.0)
+    assert faster.size < 0.7 * fast.size
+    for bad in (0.24, 4.01, 0.0, float("nan")):
         with pytest.raises(InvalidRequest) as e:
             kokoro_engine.synthesize(SHORT, voice, speed=bad)
         assert e.value.code == "invalid_speed"
@@ -148,7 +151,7 @@ def test_openai_voice_names_are_aliases_of_builtin_voices(kokoro_engine: KokoroE
             assert infos[vid].gender == voice.gender, voice.name
     assert kokoro_engine.resolve_voice("en-male-1") == "en-male-1"
     assert kokoro_engine.resolve_voice("nope") is None
-    assert kokoro_engine.resolve_voice("Alloy") is None  # names are exact, like voice ids
+    assert kokoro_engine.resolve_voice("Alloy") == owner["alloy"]  # names match case-insensitively
     alloy = kokoro_engine.builtin_profile("alloy")
     target = kokoro_engine.builtin_profile(owner["alloy"])
     np.testing.assert_array_equal(alloy.tensors["style"], target.tensors["style"])
