@@ -184,13 +184,15 @@ def test_flush_speaks_buffered_text_without_punctuation(make_live: Any) -> None:
     seen = Session()
     with connect(ws_url(live.urls[0]), additional_headers=headers, open_timeout=30) as ws:
         ws.send(json.dumps(start()))
+        ws.send(json.dumps({"type": "text", "text": "... "}))
+        ws.send(json.dumps({"type": "flush"}))  # punctuation alone: nothing to say, no error
         ws.send(json.dumps({"type": "text", "text": "three words here"}))
         ws.send(json.dumps({"type": "flush"}))
         recv_until(ws, seen, "audio")
         ws.send(json.dumps({"type": "end"}))
         read_all(ws, seen)
     assert len(seen.pcm) == 2 * WORD_SAMPLES * 3
-    assert seen.messages[-1]["type"] == "done"
+    assert seen.errors == [] and seen.messages[-1]["type"] == "done"
 
 
 # ---------------------------------------------------------------------------------- protocol
@@ -252,6 +254,12 @@ def test_text_beyond_the_buffer_limit_is_refused_and_the_rest_spoken(make_live: 
     seen = converse(live.urls[0], headers, frames)
     assert seen.errors == ["text_buffer_full"]
     assert len(seen.pcm) == 2 * WORD_SAMPLES * 2
+
+
+def test_plain_http_gets_a_hint_not_a_bare_404(make_live: Any) -> None:
+    live = make_live()
+    r = httpx.get(f"{live.urls[0]}/api/v1/tts_websocket", timeout=30)
+    assert r.status_code == 426 and r.json()["code"] == "websocket_required"
 
 
 # ---------------------------------------------------------------------------------- auth

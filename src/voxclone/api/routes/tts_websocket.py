@@ -93,6 +93,20 @@ async def _account(
     return account, first
 
 
+class _UpgradeRequired(InvalidRequest):
+    status = 426
+
+
+@router.get(PATH, include_in_schema=False)
+async def tts_websocket_plain_http() -> None:
+    """A plain HTTP request to the WebSocket route: 426 with a hint instead of a bare 404."""
+    raise _UpgradeRequired(
+        "this route speaks the WebSocket protocol: connect with ws:// (or wss://) and an Upgrade "
+        'request; see the README\'s "Real-time WebSocket"',
+        code="websocket_required",
+    )
+
+
 @router.websocket(PATH)
 async def tts_websocket(websocket: WebSocket) -> None:
     """Stream text in and audio out; see the README's "Real-time WebSocket" section."""
