@@ -16,6 +16,10 @@ first one session alone (idle server), then ``--sessions`` at once (default 4). 
   would wait for audio (target 0 when text arrives faster than speech);
 * audio seconds, wall seconds, errors.
 
+As a baseline taken at the same time (the box's load moves every number), ``baseline`` holds the
+time to first byte of ``POST /api/v1/tts_stream`` for each paragraph's first sentence alone: what
+the engine needs to start speaking it, without the WebSocket.
+
 Writes ``bench/results/realtime_ws.json`` with the CPU model and flags (``lscpu``)::
 
     python bench/realtime_ws.py --sessions 4 --paragraphs 2
@@ -145,6 +149,25 @@ async def _round(
     return results
 
 
+def _http_first_audio(base: str, key: str, voice: str, text: str) -> float:
+    """Seconds to the first audio byte of ``tts_stream`` for ``text`` (PCM)."""
+    import httpx
+
+    body = {"text": text, "voice_id": voice, "response_format": "pcm"}
+    start = time.monotonic()
+    with httpx.stream(
+        "POST",
+        f"{base}/api/v1/tts_stream",
+        json=body,
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=120,
+    ) as r:
+        for chunk in r.iter_bytes():
+            if chunk:
+                return round(time.monotonic() - start, 3)
+    return float("nan")
+
+
 def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     first = [r["first_audio_s"] for r in rows if r["first_audio_s"] is not None]
     stall = [r["stall_s"] for r in rows]
@@ -199,6 +222,18 @@ def main(argv: list[str] | None = None) -> int:
             voices = voices or [listed["data"]["voices"][0]["voice_id"]]
             # warm-up: the first synthesis loads lazy parts of the engine
             asyncio.run(_session(url, key, voices[0], "Warming up.", "burst", 0.0))
+            report["baseline"] = {
+                "http_stream_first_audio_s_first_sentence": [
+                    _http_first_audio(
+                        base,
+                        key,
+                        voices[p % len(voices)],
+                        " ".join(text.split()[: _first_sentence_words(text)]),
+                    )
+                    for p, text in enumerate(PARAGRAPHS[:paragraphs])
+                ]
+            }
+            print("baseline", json.dumps(report["baseline"]), file=sys.stderr)
             for mode in ("trickle", "burst"):
                 for label, n in (("idle", 1), (f"{args.sessions}_sessions", args.sessions)):
                     rows = asyncio.run(

@@ -26,14 +26,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import logging
 import time
 from collections.abc import Iterator
 from contextlib import aclosing
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Protocol
+from typing import Any
 
 import anyio
 import numpy as np
@@ -41,7 +40,6 @@ import numpy as np
 from voxclone.audio.encode import to_int16
 from voxclone.engines.base import Engine, TimedChunk, Utterance
 from voxclone.errors import (
-    AuthenticationFailed,
     InsufficientCredits,
     InvalidRequest,
     Overloaded,
@@ -51,63 +49,24 @@ from voxclone.service.accounts import AccountRef
 from voxclone.service.container import Services
 from voxclone.service.holds import Hold
 from voxclone.service.money import format_credits, samples_to_ms
+from voxclone.service.realtime_protocol import (
+    CLOSE_INTERNAL,
+    CLOSE_NORMAL,
+    CLOSE_POLICY,
+    CLOSE_TRY_LATER,
+    Channel,
+    ClientGone,
+    SessionClosed,
+    error_message,
+    parse_message,
+)
 from voxclone.service.segmenter import TextSegmenter
 from voxclone.voices.profile import VoiceProfile
 
 log = logging.getLogger(__name__)
 
-# WebSocket close codes (RFC 6455) the session ends with; the close reason is the error code.
-CLOSE_NORMAL = 1000
-CLOSE_POLICY = 1008  # authentication, idle timeout, credits exhausted
-CLOSE_INTERNAL = 1011
-CLOSE_TRY_LATER = 1013  # server_busy, engine_unavailable
-
 HOLD_MIN_MS = 1000  # a session needs credits for at least this much audio to start
 HOLD_WANT_MS = 10_000  # held at start when available; the hold grows as audio is delivered
-
-
-class ClientGone(Exception):
-    """The client disconnected (raised by a :class:`Channel`)."""
-
-
-class Channel(Protocol):
-    """Carries text frames both ways (the WebSocket route implements it)."""
-
-    async def receive(self) -> str:
-        """The next text frame; raises :class:`ClientGone` on disconnect and ``InvalidRequest``
-        (``invalid_json``) for a frame that is not text."""
-        ...
-
-    async def send(self, message: dict[str, Any]) -> None:
-        """Send one JSON message; raises :class:`ClientGone` when the client is gone."""
-        ...
-
-
-class SessionClosed(Exception):
-    """Ends the session: send ``error`` (when set), then close with ``close_code``."""
-
-    def __init__(self, error: ServiceError | None, close_code: int):
-        super().__init__(error.code if error else "closed")
-        self.error = error
-        self.close_code = close_code
-
-
-def error_message(error: ServiceError) -> dict[str, Any]:
-    """The ``error`` server message for ``error`` (its details, such as ``retry_after``, included)."""
-    return {"type": "error", "code": error.code, "message": error.message, **error.details}
-
-
-def parse_message(frame: str) -> dict[str, Any]:
-    """A client frame as a JSON object; ``invalid_json`` otherwise."""
-    try:
-        message = json.loads(frame)
-    except ValueError:
-        message = None
-    if not isinstance(message, dict):
-        raise InvalidRequest(
-            'each message must be one JSON object, such as {"type": "text", …}', code="invalid_json"
-        )
-    return message
 
 
 @dataclass(frozen=True)
@@ -119,16 +78,6 @@ class Voice:
     language: str | None
     speed: float
     timestamps: bool
-
-
-def authenticate(services: Services, key: object) -> AccountRef:
-    """The account of an API key given in a first message (blocking DB call)."""
-    if not isinstance(key, str) or not key.strip():
-        raise AuthenticationFailed(
-            'no API key: send `Authorization: Bearer oute_…` or "api_key" in the first message',
-            code="missing_api_key",
-        )
-    return services.accounts.authenticate(key.strip())
 
 
 class RealtimeSession:

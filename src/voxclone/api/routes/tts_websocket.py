@@ -19,11 +19,11 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 from voxclone.errors import AuthenticationFailed, EngineUnavailable, InvalidRequest, ServiceError
 from voxclone.service.accounts import AccountRef
 from voxclone.service.container import Services
-from voxclone.service.realtime import (
+from voxclone.service.realtime import RealtimeSession
+from voxclone.service.realtime_protocol import (
     CLOSE_POLICY,
     CLOSE_TRY_LATER,
     ClientGone,
-    RealtimeSession,
     authenticate,
     error_message,
     parse_message,
