@@ -220,13 +220,12 @@ class RealtimeSession:
                 "the session has already started; send text, flush or end", code="already_started"
             )
         voice = await anyio.to_thread.run_sync(partial(self._validate_start, message))
-        want = max(HOLD_MIN_MS, HOLD_WANT_MS)
         self._hold = await anyio.to_thread.run_sync(
             partial(
                 self._services.holds.reserve,
                 account_id=self._account.id,
                 min_micro=self._services.holds.cost(HOLD_MIN_MS),
-                want_micro=self._services.holds.cost(want),
+                want_micro=self._services.holds.cost(HOLD_WANT_MS),
                 reference=voice.voice_id[:80],
             )
         )
