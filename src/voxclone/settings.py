@@ -45,6 +45,13 @@ class Settings(BaseSettings):
         "is settled by another server to the audio it had delivered",
     )
 
+    ws_idle_timeout_s: float = Field(
+        default=20.0,
+        gt=0,
+        description="seconds a WebSocket session may go without text (and without audio in progress) "
+        "before it is closed with idle_timeout",
+    )
+
     def resolved_workers(self) -> int:
         """Synthesis jobs run at once: the configured number, else one per two cores (at least 1)."""
         if self.synthesis_workers > 0:

@@ -474,3 +474,48 @@ def test_a_full_scale_recording_peaks_at_0_dbfs(static_url: str, playwright_driv
     assert result["raw"] > 1.0  # the decoded recording does exceed full scale
     assert result["dbfs"] == 0.0
     assert result["quiet"] == pytest.approx(-6.02, abs=0.01)
+
+
+@pytest.fixture(scope="module")
+def toy_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The real app around the toy engine (a tone per word, with word timestamps)."""
+    from toy_engine import ToyEngine
+
+    from voxclone.api import create_app
+
+    data_dir = tmp_path_factory.mktemp("web-toy") / "data"
+    app = create_app(Settings(data_dir=data_dir, synthesis_workers=1), engine=ToyEngine(delay_s=0.02))
+    with _serve(app) as url:
+        yield Server(url=url, app=app)
+
+
+def test_agent_types_word_by_word_and_lights_up_spoken_words(
+    toy_server: Server, playwright_driver: Any
+) -> None:
+    """The Agent card over the real-time WebSocket, under the page's own CSP (connect-src 'self')."""
+    browser = _launch(playwright_driver)
+    try:
+        page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.set_default_timeout(T_SHORT)
+        page.goto(toy_server.url)
+        page.wait_for_selector("body[data-ready=true]")
+        page.fill("#api-key", toy_server.new_key("10"))
+        page.press("#api-key", "Enter")
+        page.wait_for_selector("#tts-voice option", state="attached")
+        text = "Hello there, my friend. The agent speaks while it types!"
+        page.fill("#agent-text", text)
+        page.fill("#agent-interval", "20")
+        page.click("#agent-go")
+        words = text.split()
+        page.wait_for_selector("#agent-charged:text-matches('^0\\\\.')")
+        page.wait_for_selector(f"#agent-transcript .agent-word:nth-child({len(words)})[data-state=spoken]")
+        assert page.locator("#agent-transcript .agent-word[data-state=spoken]").count() == len(words)
+        assert page.inner_text("#agent-seconds") == f"{0.1 * len(words):.2f} s"
+        assert page.inner_text("#agent-first").endswith(" ms")
+        assert errors == []
+        _shot(page, "playground-agent.png")
+    finally:
+        browser.close()

@@ -36,6 +36,14 @@ from voxclone.client._exceptions import (
     VoxcloneError,
 )
 from voxclone.client._streaming import AsyncSpeechStream, SpeechStream
+from voxclone.client._websocket import (
+    AsyncSpeechWebSocket,
+    AudioEvent,
+    RealtimeError,
+    SessionDone,
+    SpeechWebSocket,
+    WordTiming,
+)
 from voxclone.client.types import Account, ClonePage, SpeechResult, Voice, VoiceClone
 
 OuteAI = Client
@@ -56,6 +64,8 @@ __all__ = [
     "AsyncClient",
     "AsyncOuteAI",
     "AsyncSpeechStream",
+    "AsyncSpeechWebSocket",
+    "AudioEvent",
     "AuthenticationError",
     "BadRequestError",
     "Client",
@@ -70,11 +80,15 @@ __all__ = [
     "PayloadTooLargeError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RealtimeError",
+    "SessionDone",
     "SpeechResult",
     "SpeechStream",
+    "SpeechWebSocket",
     "UnprocessableEntityError",
     "UnsupportedMediaTypeError",
     "Voice",
     "VoiceClone",
     "VoxcloneError",
+    "WordTiming",
 ]

@@ -144,6 +144,11 @@ class SpeechService:
             sample_rate=self._engine.sample_rate,
         )
 
+    def voice_profile(self, account: AccountRef, voice_id: str) -> VoiceProfile:
+        """The profile ``voice_id`` names for ``account`` (a built-in voice, an alias or one of its
+        clones); raises ``voice_not_found`` / ``invalid_voice`` (blocking DB call for clones)."""
+        return self._resolve_voice(account, voice_id)
+
     def _resolve_voice(self, account: AccountRef, voice_id: str) -> VoiceProfile:
         if not isinstance(voice_id, str) or not voice_id:
             raise InvalidRequest("voice_id must be a non-empty string", code="invalid_voice")

@@ -9,6 +9,7 @@ import httpx
 from voxclone.client._constants import DEFAULT_CHUNK_SIZE
 from voxclone.client._resource import AsyncAPIResource, SyncAPIResource
 from voxclone.client._streaming import AsyncSpeechStream, SpeechStream
+from voxclone.client._websocket import AsyncSpeechWebSocket, SpeechWebSocket, open_session
 from voxclone.client.types import AudioFormat, SpeechResult
 
 _CONTENT_TYPES = {
@@ -113,6 +114,49 @@ class Speech(SyncAPIResource):
 
         return SpeechStream(opener, format=format, chunk_size=chunk_size)
 
+    def websocket(
+        self,
+        *,
+        voice_id: str,
+        language: str | None = None,
+        speed: float | None = None,
+        timestamps: bool = False,
+        open_timeout: float = 10.0,
+    ) -> SpeechWebSocket:
+        """A real-time session: send text as it is written, iterate audio as it is spoken.
+
+        Use it in a ``with`` block; the connection opens (and ``start`` is sent) when the block is
+        entered. ``send(text)`` any number of times, ``flush()``, ``end()``; iterate for
+        :class:`~voxclone.client._websocket.AudioEvent` (PCM s16le 24 kHz mono ``audio`` and, with
+        ``timestamps=True``, ``words`` timed from the session's start). ``done`` holds the seconds
+        delivered and the credits charged once the session ends.
+
+        Parameters
+        ----------
+        voice_id : str
+            A built-in voice id or one of your clones.
+        language : str, optional
+            Language code; detected per segment when omitted.
+        speed : float, optional
+            Tempo factor 0.25–4.0.
+        timestamps : bool
+            Ask for word timings (engines with ``capabilities.timestamps``).
+        open_timeout : float
+            Seconds to wait for the connection.
+        """
+        client = self._client
+        return open_session(
+            SpeechWebSocket,
+            base_url=str(client.base_url),
+            api_key=client.api_key,
+            default_headers=client.default_headers,
+            voice_id=voice_id,
+            language=language,
+            speed=speed,
+            timestamps=timestamps,
+            open_timeout=open_timeout,
+        )
+
 
 class AsyncSpeech(AsyncAPIResource):
     async def create(
@@ -152,3 +196,26 @@ class AsyncSpeech(AsyncAPIResource):
             return await self._client._request("POST", STREAM_PATH, stream=True, **kwargs)
 
         return AsyncSpeechStream(opener, format=format, chunk_size=chunk_size)
+
+    def websocket(
+        self,
+        *,
+        voice_id: str,
+        language: str | None = None,
+        speed: float | None = None,
+        timestamps: bool = False,
+        open_timeout: float = 10.0,
+    ) -> AsyncSpeechWebSocket:
+        """Async twin of :meth:`Speech.websocket`; use it in an ``async with`` block."""
+        client = self._client
+        return open_session(
+            AsyncSpeechWebSocket,
+            base_url=str(client.base_url),
+            api_key=client.api_key,
+            default_headers=client.default_headers,
+            voice_id=voice_id,
+            language=language,
+            speed=speed,
+            timestamps=timestamps,
+            open_timeout=open_timeout,
+        )

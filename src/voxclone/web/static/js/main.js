@@ -1,5 +1,6 @@
 // Playground entry point: sign-in, account balance, and wiring of the cards.
 
+import { AgentPanel } from "./agent.js";
 import { Api } from "./api.js";
 import { ClonePanel } from "./clones.js";
 import { SpeakPanel } from "./tts.js";
@@ -53,6 +54,10 @@ async function refreshAccount() {
 }
 
 const speak = new SpeakPanel(api, { onCharged: () => refreshAccount().catch(() => {}) });
+const agent = new AgentPanel(api, {
+  voice: () => $("tts-voice").value,
+  onCharged: () => refreshAccount().catch(() => {}),
+});
 
 async function refreshVoices(selectId) {
   const voices = await api.voices();
@@ -91,6 +96,7 @@ async function enter() {
 }
 
 function signOut(message) {
+  agent.stop();
   setKey(null);
   showSignedIn(false);
   $("api-key").value = "";
