@@ -11,6 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
 
 from voxclone import __version__
+from voxclone.api.docs import mount_docs
 from voxclone.api.errors import install_error_handlers
 from voxclone.api.middleware import RequestIdMiddleware, UploadLimitMiddleware
 from voxclone.api.routes import account, health, models, openai_speech, tts, voice_clones, voices
@@ -68,11 +69,14 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         description=DESCRIPTION,
         lifespan=lifespan,
         generate_unique_id_function=_unique_id,
+        docs_url=None,  # CDN pages; mount_docs serves the same pages from installed files
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.services = None
     for module in (health, voices, voice_clones, tts, account, openai_speech, models):
         app.include_router(module.router)
+    mount_docs(app)
     install_error_handlers(app)
     app.add_middleware(
         UploadLimitMiddleware, max_bytes=settings.max_upload_bytes, paths=("/api/v1/voice-clones",)
