@@ -16,6 +16,7 @@ from voxclone.api.errors import install_error_handlers
 from voxclone.api.middleware import RequestIdMiddleware, UploadLimitMiddleware
 from voxclone.api.routes import account, health, models, openai_speech, tts, voice_clones, voices
 from voxclone.engines.base import Engine
+from voxclone.errors import EngineUnavailable
 from voxclone.service.container import Services
 from voxclone.settings import Settings
 
@@ -30,7 +31,9 @@ def _unique_id(route: APIRoute) -> str:
     return f"{route.tags[0]}-{route.name}" if route.tags else route.name
 
 
-def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, engine: Engine | None = None, services: Services | None = None
+) -> FastAPI:
     """Build the ASGI app.
 
     Parameters
@@ -40,11 +43,25 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     engine : Engine, optional
         A ready engine (tests, embedding). When omitted the lifespan creates one with
         :func:`voxclone.engines.registry.create_engine` and closes it at shutdown.
+    services : Services, optional
+        Ready services (``voxclone serve`` builds them before it binds the port); the caller closes
+        them and their engine. Overrides ``engine``.
+
+    Startup fails with :class:`~voxclone.errors.EngineUnavailable` when a required capability
+    (:mod:`~voxclone.service.capabilities`) does not work.
     """
-    settings = settings or Settings()
+    settings = settings or (services.settings if services is not None else Settings())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if services is not None:
+            app.state.services = services
+            app.state.engine = services.engine
+            try:
+                yield
+            finally:
+                app.state.services = None
+            return
         own_engine = engine is None
         if engine is None:
             from voxclone.engines.registry import create_engine
@@ -52,14 +69,20 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             the_engine = await run_in_threadpool(create_engine, settings)
         else:
             the_engine = engine
-        services = await run_in_threadpool(lambda: Services.build(settings=settings, engine=the_engine))
-        app.state.services = services
-        app.state.engine = the_engine
         try:
+            built = await run_in_threadpool(lambda: Services.build(settings=settings, engine=the_engine))
+        except BaseException:
+            if own_engine:
+                the_engine.close()
+            raise
+        try:
+            refuse_missing_capabilities(built)
+            app.state.services = built
+            app.state.engine = the_engine
             yield
         finally:
             app.state.services = None
-            services.close()
+            built.close()
             if own_engine:
                 the_engine.close()
 
@@ -84,6 +107,14 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.add_middleware(RequestIdMiddleware)
     _mount_playground(app)
     return app
+
+
+def refuse_missing_capabilities(services: Services) -> None:
+    """Raise :class:`EngineUnavailable` (one sentence) when a required capability does not work."""
+    missing = services.capabilities.missing_required()
+    if missing:
+        reasons = "; ".join(f"{c.name} is unavailable: {c.reason}" for c in missing)
+        raise EngineUnavailable(f"cannot start: {reasons}")
 
 
 def _mount_playground(app: FastAPI) -> None:

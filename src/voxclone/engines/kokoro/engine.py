@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from voxclone.engines.base import Engine, VoiceInfo
+from voxclone.engines.base import Engine, VoiceInfo, describe_error
 from voxclone.engines.kokoro import assets, voices
 from voxclone.engines.kokoro.frontend import KokoroFrontend, Prepared
 from voxclone.engines.kokoro.level import Leveler, trim_silence
 from voxclone.engines.kokoro.model import MAX_TOKENS, SAMPLE_RATE, STYLE_DIM, KokoroModel
-from voxclone.errors import InvalidRequest
+from voxclone.errors import EngineUnavailable, InvalidRequest
 from voxclone.text import LANGUAGES
 from voxclone.voices.profile import VoiceProfile
 
@@ -76,6 +76,19 @@ class KokoroEngine(Engine):
         style = self._packs[voices.BUILTIN_VOICES[0].mix[0][0]].reshape(-1, STYLE_DIM)
         self.render_phonemes(self.phonemize("Ready.", language=voices.DEFAULT_LANGUAGE), style)
 
+    def check(self) -> dict[str, str | None]:
+        """Synthesis (the ONNX Runtime session and espeak-ng speak a word) and cloning (the
+        enrollment resources load and WORLD runs); see :meth:`Engine.check`."""
+        result = super().check()
+        if self._cloning is None:
+            result["cloning"] = "this voxclone build has no cloning package; reinstall voxclone"
+            return result
+        try:
+            self._cloning.check(self)
+        except Exception as e:  # a probe: any failure is the capability's reason, reported at start
+            result["cloning"] = describe_error(e)
+        return result
+
     # -- voices -------------------------------------------------------------------------------
 
     def languages(self) -> tuple[str, ...]:
@@ -90,7 +103,9 @@ class KokoroEngine(Engine):
     def enroll(self, audio: np.ndarray, sample_rate: int) -> VoiceProfile:
         """Clone a voice from a prepared reference (see ``voxclone.engines.kokoro.cloning``)."""
         if self._cloning is None:
-            raise InvalidRequest("voice cloning is not available in this build", code="cloning_unavailable")
+            raise EngineUnavailable(
+                "voice cloning is not available in this build; reinstall voxclone", code="cloning_unavailable"
+            )
         profile: VoiceProfile = self._cloning.enroll(self, audio, sample_rate)
         return profile
 
