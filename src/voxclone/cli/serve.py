@@ -104,7 +104,8 @@ def _first_account(accounts: AccountService, settings: Settings) -> str | None:
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
-    """A TCP socket bound to ``host:port`` (not yet listening; uvicorn listens on it).
+    """A TCP socket bound to ``host:port``, not yet listening (nothing can connect while the server
+    loads; it listens once ready).
 
     Raises
     ------
@@ -211,9 +212,10 @@ def _serve(settings: Settings, sock: socket.socket, args: argparse.Namespace) ->
             print(f"Created the first account in {where} with {settings.initial_credits} credits.")
             print("Its API key (shown only once; keep it):")
             print(key, flush=True)
+        config = uvicorn.Config(create_app(settings, services=services), log_level=args.log_level)
+        sock.listen(config.backlog)  # connections from here on wait for uvicorn instead of being refused
         port = sock.getsockname()[1]
         print(f"voxclone listening on http://{settings.host}:{port}  (docs: /docs)", flush=True)
-        config = uvicorn.Config(create_app(settings, services=services), log_level=args.log_level)
         with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises Ctrl-C after shutting down
             uvicorn.Server(config).run(sockets=[sock])
     finally:
