@@ -145,6 +145,8 @@ def _load_settings(args: argparse.Namespace) -> Settings:
         ) from e
     from voxclone.engines.registry import ENGINES
 
+    if not 0 <= settings.port <= 65535:
+        raise StartupError(f"--port {settings.port} is outside 0-65535", exit_code=EXIT_USAGE)
     if settings.engine not in ENGINES:
         raise StartupError(
             f"unknown --engine {settings.engine!r}; choose one of {', '.join(ENGINES)}", exit_code=EXIT_USAGE
