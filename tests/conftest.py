@@ -89,6 +89,12 @@ def kokoro_engine() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="session")
+def kokoro_cache(kokoro_engine: Any) -> Path:
+    """The folder holding ``kokoro_engine``'s assembled model, for servers started in subprocesses."""
+    return Settings(data_dir=engine_cache_dir()).cache_dir()
+
+
+@pytest.fixture(scope="session")
 def reference_wav(kokoro_engine: Any) -> bytes:
     """About 6 s of one speaker (a built-in Kokoro voice) as 24 kHz 16-bit WAV bytes.
 

@@ -15,4 +15,9 @@ def require(module: str, *, extra: str | None, package: str | None = None) -> Mo
     except ImportError as e:
         pkg = package or module
         hint = f"pip install 'voxclone[{extra}]'" if extra else f"pip install {pkg}"
-        raise MissingDependency(f"{pkg} is not installed or fails to import; install it with: {hint}") from e
+        if isinstance(e, ModuleNotFoundError) and e.name == module.split(".")[0]:
+            raise MissingDependency(f"{pkg} is not installed; install it with: {hint}") from e
+        raise MissingDependency(
+            f"{pkg} is installed but fails to import ({e}); "
+            f"reinstall it with: pip install --force-reinstall {pkg}"
+        ) from e

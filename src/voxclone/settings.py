@@ -23,6 +23,11 @@ class Settings(BaseSettings):
     port: int = 8000
     engine: str = Field(default="kokoro", description="kokoro (embedded) or outetts")
     model_path: Path | None = Field(default=None, description="weights folder for engines that need one")
+    require_cloning: bool = Field(
+        default=True,
+        description="refuse to start when cloning does not work; false serves speech only and reports "
+        "cloning as unavailable in /api/v1/health",
+    )
     synthesis_workers: int = Field(default=0, description="parallel synthesis jobs; 0 = sized to the machine")
     queue_size: int = Field(default=16, description="requests waiting for a worker before 503 server_busy")
     onnx_threads: int = Field(default=0, description="ONNX Runtime intra-op threads per job; 0 = auto")

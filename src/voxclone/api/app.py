@@ -6,7 +6,7 @@ import asyncio
 import logging
 import threading
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
@@ -15,6 +15,7 @@ from fastapi.routing import APIRoute
 
 from voxclone import __version__
 from voxclone.api.body_limit import BodyLimitMiddleware
+from voxclone.api.docs import mount_docs
 from voxclone.api.errors import install_error_handlers
 from voxclone.api.middleware import RequestIdMiddleware
 from voxclone.api.openapi import install_openapi
@@ -29,6 +30,7 @@ from voxclone.api.routes import (
     voices,
 )
 from voxclone.engines.base import Engine
+from voxclone.errors import EngineUnavailable
 from voxclone.service.container import Services
 
 if TYPE_CHECKING:
@@ -46,7 +48,9 @@ def _unique_id(route: APIRoute) -> str:
     return f"{route.tags[0]}-{route.name}" if route.tags else route.name
 
 
-def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, engine: Engine | None = None, services: Services | None = None
+) -> FastAPI:
     """Build the ASGI app.
 
     Parameters
@@ -56,37 +60,24 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     engine : Engine, optional
         A ready engine (tests, embedding). When omitted the lifespan creates one with
         :func:`voxclone.engines.registry.create_engine` and closes it at shutdown.
+    services : Services, optional
+        Ready services (``voxclone serve`` builds them before it binds the port); the caller closes
+        them and their engine. Overrides ``engine``.
+
+    Startup fails with :class:`~voxclone.errors.EngineUnavailable` when a required capability
+    (:mod:`~voxclone.service.capabilities`) does not work.
     """
-    settings = settings or Settings()
+    settings = settings or (services.settings if services is not None else Settings())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        own_engine = engine is None
-        if engine is None:
-            from voxclone.engines.registry import create_engine
-
-            the_engine = await run_in_threadpool(create_engine, settings)
-        else:
-            the_engine = engine
-        services = await run_in_threadpool(lambda: Services.build(settings=settings, engine=the_engine))
-        # credits held by a server that died are charged for the audio it had delivered
-        await run_in_threadpool(lambda: services.holds.sweep(at_start=True))
-        upkeep = asyncio.create_task(services.holds.keep(), name="voxclone-credit-holds")
-        # clones of an older cloning method are re-created from their recordings, in the background
-        stop_reenroll = threading.Event()
-        reenroll = asyncio.create_task(_reenroll(services, stop_reenroll), name="voxclone-reenroll")
-        app.state.services = services
-        app.state.engine = the_engine
-        try:
-            yield
-        finally:
-            app.state.services = None
-            upkeep.cancel()
-            stop_reenroll.set()
-            await asyncio.gather(upkeep, reenroll, return_exceptions=True)  # the pass ends at its next clone
-            services.close()
-            if own_engine:
-                the_engine.close()
+        async with _running(settings, engine=engine, services=services) as running:
+            app.state.services = running
+            app.state.engine = running.engine
+            try:
+                yield
+            finally:
+                app.state.services = None
 
     app = FastAPI(
         title="voxclone",
@@ -94,11 +85,14 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         description=DESCRIPTION,
         lifespan=lifespan,
         generate_unique_id_function=_unique_id,
+        docs_url=None,  # CDN pages; mount_docs serves the same pages from installed files
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.services = None
     for module in (health, voices, voice_clones, tts, tts_websocket, account, openai_speech, models):
         app.include_router(module.router)
+    mount_docs(app)
     install_error_handlers(app)
     install_openapi(app)
     app.add_middleware(
@@ -133,6 +127,53 @@ async def _reenroll(services: Services, stop: threading.Event) -> None:
             len(report.no_reference),
             len(report.failed),
         )
+
+
+@asynccontextmanager
+async def _running(
+    settings: Settings, *, engine: Engine | None, services: Services | None
+) -> AsyncIterator[Services]:
+    """The services for one server's lifetime, with their background upkeep.
+
+    Builds the engine and services unless given (``voxclone serve`` builds them before binding its
+    port, and closes them itself), refuses to start when a required capability does not work,
+    settles credit holds left by dead servers, keeps this server's holds refreshed, and runs one
+    re-enrollment pass in the background; all of it is stopped and awaited at shutdown.
+    """
+    async with AsyncExitStack() as stack:
+        if services is None:
+            if engine is None:
+                from voxclone.engines.registry import create_engine
+
+                the_engine = await run_in_threadpool(create_engine, settings)
+                stack.callback(the_engine.close)
+            else:
+                the_engine = engine
+            built = await run_in_threadpool(lambda: Services.build(settings=settings, engine=the_engine))
+            stack.callback(built.close)
+        else:
+            built = services
+        refuse_missing_capabilities(built)
+        # credits held by a server that died are charged for the audio it had delivered
+        await run_in_threadpool(lambda: built.holds.sweep(at_start=True))
+        upkeep = asyncio.create_task(built.holds.keep(), name="voxclone-credit-holds")
+        # clones of an older cloning method are re-created from their recordings, in the background
+        stop_reenroll = threading.Event()
+        reenroll = asyncio.create_task(_reenroll(built, stop_reenroll), name="voxclone-reenroll")
+        try:
+            yield built
+        finally:
+            upkeep.cancel()
+            stop_reenroll.set()  # the pass ends at its next clone
+            await asyncio.gather(upkeep, reenroll, return_exceptions=True)
+
+
+def refuse_missing_capabilities(services: Services) -> None:
+    """Raise :class:`EngineUnavailable` (one sentence) when a required capability does not work."""
+    missing = services.capabilities.missing_required()
+    if missing:
+        reasons = "; ".join(f"{c.name} is unavailable: {c.reason}" for c in missing)
+        raise EngineUnavailable(f"cannot start: {reasons}")
 
 
 def _mount_playground(app: FastAPI) -> None:

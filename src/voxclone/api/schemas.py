@@ -170,10 +170,19 @@ class Envelope(BaseModel, Generic[T]):
     data: T
 
 
+class CapabilityPublic(BaseModel):
+    status: Literal["available", "unavailable"]
+    required: bool = Field(description="the server does not start without it")
+    reason: str | None = Field(default=None, description="why it is unavailable and how to fix it")
+
+
 class HealthPublic(BaseModel):
-    status: str
+    status: Literal["ok", "degraded"] = Field(description="degraded: an optional capability is unavailable")
     version: str
     engine: dict[str, Any]
+    capabilities: dict[str, CapabilityPublic] = Field(
+        description="synthesis and cloning, each checked at start by running its native parts"
+    )
 
 
 class ErrorPublic(BaseModel):

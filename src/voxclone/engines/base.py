@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from voxclone.errors import InvalidRequest, NotFound
+from voxclone.errors import InvalidRequest, NotFound, ServiceError
 from voxclone.voices.profile import VoiceProfile
 
 if TYPE_CHECKING:
@@ -329,6 +329,30 @@ class Engine(ABC):
         (so a process loads one); ``None`` when it holds none and the intake loads its own."""
         return None
 
+    # -- start-up check ---------------------------------------------------------------------
+
+    def check(self) -> dict[str, str | None]:
+        """Run the native parts behind each capability once (at server start).
+
+        Returns ``{capability: None}`` when it works, else ``{capability: reason}`` (one sentence
+        with the fix). Capabilities: ``synthesis`` and ``cloning`` (the engine's own enrollment
+        parts; the server checks the shared intake models itself). The base speaks one word with
+        the first built-in voice and has no enrollment parts to check.
+        """
+        return {"synthesis": self._check_synthesis(), "cloning": None}
+
+    def _check_synthesis(self) -> str | None:
+        voices = self.builtin_voices()
+        if not voices:
+            return None
+        try:
+            audio = self.generate("Ready.", self.builtin_profile(voices[0].voice_id))
+        except Exception as e:  # a probe: any failure is the capability's reason, reported at start
+            return f"{self.name} could not speak a test word: {describe_error(e)}"
+        if audio.size == 0 or not np.all(np.isfinite(audio)):
+            return f"{self.name} produced no audio for a test word"
+        return None
+
     # -- facts -------------------------------------------------------------------------------
 
     def info(self) -> dict[str, object]:
@@ -361,3 +385,11 @@ def unknown_voice(voice_id: str) -> NotFound:
         f"voice {voice_id!r} not found; GET /api/v1/voices lists the voices you can use",
         code="voice_not_found",
     )
+
+
+def describe_error(error: BaseException) -> str:
+    """One line for a failed check: a service error's message, else ``Type: message``."""
+    if isinstance(error, ServiceError):
+        return error.message
+    text = " ".join(str(error).split())
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__

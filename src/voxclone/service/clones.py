@@ -93,14 +93,17 @@ class Enrolled:
 class CloneService:
     """Owns the voice-clone life cycle for authenticated accounts."""
 
-    def __init__(self, *, db: Database, engine: Engine, pool: SynthesisPool, settings: Settings):
+    def __init__(
+        self, *, db: Database, engine: Engine, pool: SynthesisPool, settings: Settings, analyzer: Any = None
+    ):
+        """``analyzer``: the intake models (a ``ReferenceAnalyzer``); loaded on first use when omitted."""
         self._db = db
         self._engine = engine
         self._pool = pool
         self._settings = settings
         self._cache: OrderedDict[str, VoiceProfile] = OrderedDict()
         self._cache_lock = threading.Lock()
-        self._analyzer_obj: ReferenceAnalyzer | None = None
+        self._analyzer_obj: ReferenceAnalyzer | None = analyzer
         self._analyzer_lock = threading.Lock()
 
     # ----------------------------------------------------------------------------------- create

@@ -9,6 +9,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from voxclone.engines.base import Engine
 from voxclone.service.accounts import AccountService
+from voxclone.service.capabilities import CapabilityReport, check_capabilities
 from voxclone.service.clones import CloneService
 from voxclone.service.holds import CreditHolds
 from voxclone.service.pool import SynthesisPool
@@ -30,14 +31,17 @@ class Services:
     clones: CloneService
     holds: CreditHolds
     speech: SpeechService
+    capabilities: CapabilityReport
 
     @classmethod
     def build(cls, *, settings: Settings, engine: Engine, db: Database | None = None) -> Services:
-        """Open (and migrate) the database, sweep orphan blobs and create the services around ``engine``."""
+        """Check what ``engine`` and the intake models can do (:mod:`~voxclone.service.capabilities`),
+        open (and migrate) the database and create the services around ``engine``."""
+        capabilities, analyzer = check_capabilities(engine=engine, require_cloning=settings.require_cloning)
         db = db or open_database(settings)
         _sweep(db)
         pool = SynthesisPool(workers=settings.resolved_workers(), queue_size=settings.queue_size)
-        clones = CloneService(db=db, engine=engine, pool=pool, settings=settings)
+        clones = CloneService(db=db, engine=engine, pool=pool, settings=settings, analyzer=analyzer)
         holds = CreditHolds(
             db=db, cost_per_second=settings.cost_per_second, timeout_s=settings.hold_timeout_s
         )
@@ -52,6 +56,7 @@ class Services:
             speech=SpeechService(
                 db=db, engine=engine, pool=pool, clones=clones, holds=holds, settings=settings
             ),
+            capabilities=capabilities,
         )
 
     def close(self) -> None:

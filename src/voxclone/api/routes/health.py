@@ -1,4 +1,8 @@
-"""``GET /api/v1/health``: liveness plus engine facts (no key needed)."""
+"""``GET /api/v1/health``: liveness, engine facts and what works here (no key needed).
+
+``capabilities`` are checked once at start by running their native parts
+(:mod:`voxclone.service.capabilities`); ``status`` is ``degraded`` when one is unavailable.
+"""
 
 from __future__ import annotations
 
@@ -14,4 +18,12 @@ router = APIRouter(tags=["health"])
 
 @router.get("/api/v1/health", response_model=HealthPublic, responses=error_responses(503))
 def read_health(services: ServicesDep) -> HealthPublic:
-    return HealthPublic(status="ok", version=__version__, engine=services.engine.info())
+    capabilities = services.capabilities
+    return HealthPublic.model_validate(
+        {
+            "status": capabilities.status,
+            "version": __version__,
+            "engine": services.engine.info(),
+            "capabilities": capabilities.public(),
+        }
+    )

@@ -68,6 +68,7 @@ async def create_voice_clone(
 ) -> JSONResponse:
     """Clone a voice from a recording (costs 0.025 credits). Retries with the same
     ``Idempotency-Key`` return the first result without a second clone or charge."""
+    services.capabilities.require("cloning")  # 503 cloning_unavailable, with the reason
     limit = services.settings.max_upload_bytes
     content_type = request.headers.get("content-type", "")
     if not content_type.startswith("multipart/form-data"):

@@ -17,7 +17,7 @@ import numpy as np
 
 from voxclone.audio.speaker import SpeakerEncoder
 from voxclone.audio.tempo import change_tempo, split_speed
-from voxclone.engines.base import Capabilities, Engine, Limits, Utterance, VoiceInfo
+from voxclone.engines.base import Capabilities, Engine, Limits, Utterance, VoiceInfo, describe_error
 from voxclone.engines.kokoro import assets, profile, voices
 from voxclone.engines.kokoro.cloning import KokoroCloner, cloner_of, selfcheck
 from voxclone.engines.kokoro.frontend import KokoroFrontend, Prepared
@@ -117,6 +117,19 @@ class KokoroEngine(Engine):
         """Load the default G2P back-end and run one tiny inference so the first request is fast."""
         style = self._packs[voices.BUILTIN_VOICES[0].mix[0][0]].reshape(-1, STYLE_DIM)
         self.render_phonemes(self.phonemize("Ready.", language=voices.DEFAULT_LANGUAGE), style)
+
+    def check(self) -> dict[str, str | None]:
+        """Synthesis (the ONNX Runtime session and espeak-ng speak a word) and cloning (the
+        enrollment resources load and WORLD runs); see :meth:`Engine.check`."""
+        result = super().check()
+        if self._cloner is None:
+            result["cloning"] = "this engine was built without its cloning part (KokoroCloner)"
+            return result
+        try:
+            self._cloner.check()
+        except Exception as e:  # a probe: any failure is the capability's reason, reported at start
+            result["cloning"] = describe_error(e)
+        return result
 
     # -- voices -------------------------------------------------------------------------------
 

@@ -64,6 +64,30 @@ class KokoroCloner:
             packs = assets.voice_packs()
         return cls(encoder=encoder, anchors=AnchorTable.load(), packs=packs)
 
+    def check(self) -> None:
+        """Run WORLD's pitch and envelope analysis and the speaker encoder on a 0.5 s tone, so that a
+        missing or broken native part fails at server start rather than at the first clone.
+
+        Raises
+        ------
+        MissingDependency
+            WORLD (``pyworld-prebuilt``) is missing or fails to import.
+        Exception
+            Whatever a broken part raises (a native library that fails to load).
+        """
+        from voxclone.engines.kokoro.cloning.features import ANALYSIS_RATE, world
+
+        pw = world()
+        t = np.arange(ANALYSIS_RATE // 2) / ANALYSIS_RATE
+        tone = 0.3 * np.sin(2 * np.pi * 150.0 * t)
+        f0, times = pw.dio(tone, ANALYSIS_RATE)
+        envelope = pw.cheaptrick(tone, pw.stonemask(tone, f0, times, ANALYSIS_RATE), times, ANALYSIS_RATE)
+        if not np.all(np.isfinite(envelope)):
+            raise RuntimeError("WORLD's CheapTrick returned non-finite values for a test tone")
+        embedding = self._encoder.embed(tone.astype(np.float32), ANALYSIS_RATE)
+        if not np.all(np.isfinite(embedding)):
+            raise RuntimeError("the speaker encoder returned non-finite values for a test tone")
+
     @property
     def encoder(self) -> SpeakerEncoder:
         """The speaker encoder (d-vectors of references, renders and the self-check)."""

@@ -27,10 +27,14 @@ DIO_ALLOWED_RANGE = 0.3
 
 
 def world() -> ModuleType:
-    """Import ``pyworld`` (which warns about ``pkg_resources`` on import) without the warning."""
+    """Import ``pyworld`` (from the ``pyworld-prebuilt`` dependency).
+
+    An older ``pyworld`` (0.3.5) installed over it imports ``pkg_resources``: that warns on
+    setuptools < 81 (silenced here) and fails on 81 and newer (:class:`MissingDependency`).
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        return require("pyworld", extra=None, package="pyworld")
+        return require("pyworld", extra=None, package="pyworld-prebuilt")
 
 
 def band_edges(n_bands: int = N_BANDS, max_hz: float = ANALYSIS_RATE / 2) -> np.ndarray:
