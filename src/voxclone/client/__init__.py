@@ -36,7 +36,15 @@ from voxclone.client._exceptions import (
     VoxcloneError,
 )
 from voxclone.client._streaming import AsyncSpeechStream, SpeechStream
-from voxclone.client.types import Account, ClonePage, SpeechResult, Voice, VoiceClone
+from voxclone.client.types import (
+    Account,
+    ClonePage,
+    SpeechResult,
+    TimedSpeechResult,
+    Voice,
+    VoiceClone,
+    WordTiming,
+)
 
 OuteAI = Client
 """Alias for porting ``outeai`` code: ``OuteAI(api_key, base_url=...)``."""
@@ -72,9 +80,11 @@ __all__ = [
     "RateLimitError",
     "SpeechResult",
     "SpeechStream",
+    "TimedSpeechResult",
     "UnprocessableEntityError",
     "UnsupportedMediaTypeError",
     "Voice",
     "VoiceClone",
     "VoxcloneError",
+    "WordTiming",
 ]

@@ -69,7 +69,8 @@ class MappedText:
             out.append(text[pos:a])
             new_starts.extend(starts[pos:a])
             new_ends.extend(ends[pos:a])
-            replacement = repl(m) if callable(repl) else m.expand(repl)
+            # a template only needs expanding when it refers to groups (has a backslash)
+            replacement = repl(m) if callable(repl) else (m.expand(repl) if "\\" in repl else repl)
             if a < b:
                 lo, hi = min(starts[a:b]), max(ends[a:b])
             else:  # an empty match inserts: it stands for nothing of the source

@@ -160,6 +160,7 @@ def test_words_cover_the_text_in_order(kokoro_engine: KokoroEngine, pieces: list
     ``text_words(text)``, in order, with times that never go back within a chunk."""
     frontend = kokoro_engine.frontend
     text = " ".join(pieces)
+    assert normalize_mapped(text, language="en-us").text == normalize(text, language="en-us")
     try:
         prepared = frontend.prepare(text, language="en-us")
     except Exception as e:  # only "nothing speakable" may refuse a text

@@ -9,7 +9,7 @@
     ONNX Runtime warn at every load and skip constant folding around it.)
 
 ``durations`` output
-    The duration predictor's frames per token (int64 ``[tokens + 2]``, the two pads included), as
+    The duration predictor's frames per token (int64 ``[1, tokens + 2]``, the two pads included), as
     the decoder uses them: one frame is 600 samples at 24 kHz (25 ms), already divided by
     ``speed``. Word timestamps come from it. An extra output only: the audio is unchanged.
 """
@@ -80,5 +80,5 @@ def add_durations_output(model: ModelProto) -> None:
     node = helper.make_node("Identity", [_DURATIONS_TENSOR], [DURATIONS_OUTPUT], name="voxclone/durations")
     graph.node.insert(producer + 1, node)
     graph.output.append(
-        helper.make_tensor_value_info(DURATIONS_OUTPUT, TensorProto.INT64, ["tokens_and_pads"])
+        helper.make_tensor_value_info(DURATIONS_OUTPUT, TensorProto.INT64, ["batch", "tokens_and_pads"])
     )

@@ -80,10 +80,14 @@ class WordAligner:
         # per normalised character: the first and last source word it stands for (-1: none)
         self._first: list[int] = []
         self._last: list[int] = []
-        for s, e in zip(mapped.starts, mapped.ends, strict=True):
-            owners = [w for w in owner[s:e] if w >= 0]
-            self._first.append(owners[0] if owners else -1)
-            self._last.append(owners[-1] if owners else -1)
+        seen: dict[tuple[int, int], tuple[int, int]] = {}  # a rewrite's characters share one span
+        for span in zip(mapped.starts, mapped.ends, strict=True):
+            if span not in seen:
+                owners = [w for w in owner[span[0] : span[1]] if w >= 0]
+                seen[span] = (owners[0], owners[-1]) if owners else (-1, -1)
+            first, last = seen[span]
+            self._first.append(first)
+            self._last.append(last)
         self._cursor = 0
 
     def align(self, chunk: Chunk, durations: np.ndarray) -> list[WordSpan]:
@@ -135,6 +139,9 @@ class WordAligner:
 
     def _token_words(self, chunk: Chunk, groups: list[list[str]]) -> list[tuple[int, int]]:
         """Per token of the chunk: ``(group, word within group)``, or ``(-1, -1)`` for none."""
+        vocab_chars = [ch for ch in chunk.phonemes if ch in self._vocab]
+        if sum(len(words) for words in groups) == 1:  # one word (a Japanese sentence): all of it
+            return [(-1, -1) if ch in _NOT_SOUNDS else (0, 0) for ch in vocab_chars]
         ref: list[str] = []
         ref_label: list[tuple[int, int]] = []
         for g, words in enumerate(groups):
@@ -143,7 +150,6 @@ class WordAligner:
                     if ch not in _NOT_SOUNDS:
                         ref.append(ch)
                         ref_label.append((g, w))
-        vocab_chars = [ch for ch in chunk.phonemes if ch in self._vocab]
         sounds = [i for i, ch in enumerate(vocab_chars) if ch not in _NOT_SOUNDS]
         hyp = [vocab_chars[i] for i in sounds]
         labels: list[tuple[int, int] | None] = [None] * len(hyp)
