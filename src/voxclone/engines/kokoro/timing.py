@@ -7,8 +7,9 @@ Three mappings are chained, all without a recogniser:
    that owns ``"forty-two dollars"``;
 2. **normalised text → chunk**: the front-end's splitters keep every non-space character in order,
    so each chunk is found in the normalised text by its non-space characters;
-3. **chunk words → phoneme tokens**: each word of the chunk is phonemized alone and the
-   concatenation aligned with the chunk's phonemes (``difflib``), which survives espeak joining
+3. **chunk words → phoneme tokens**: each word of the chunk is phonemized alone; when the chunk's
+   phonemes have one space-separated word per spoken word they are paired in order, otherwise the
+   concatenation is aligned with the chunk's phonemes (``difflib``), which survives espeak joining
    words (``of the`` → ``ʌvðə``) or reading one word as several.
 
 A word's span is then its tokens' frames: from the start of its first token to the end of its last.
@@ -144,12 +145,23 @@ class WordAligner:
             return [(-1, -1) if ch in _NOT_SOUNDS else (0, 0) for ch in vocab_chars]
         ref: list[str] = []
         ref_label: list[tuple[int, int]] = []
+        spoken: list[tuple[int, int]] = []  # the words that have sounds of their own, in order
         for g, words in enumerate(groups):
             for w, word in enumerate(words):
-                for ch in self._phonemize(word):
-                    if ch not in _NOT_SOUNDS:
-                        ref.append(ch)
-                        ref_label.append((g, w))
+                sounds_of_word = [ch for ch in self._phonemize(word) if ch not in _NOT_SOUNDS]
+                ref += sounds_of_word
+                ref_label += [(g, w)] * len(sounds_of_word)
+                if sounds_of_word:
+                    spoken.append((g, w))
+        by_word = _phoneme_words(vocab_chars)
+        if len(by_word) == len(spoken):
+            # one phoneme word per spoken word (the usual case): pair them in order, so a word read
+            # differently alone ("a" → ˈA, in context ə) still gets its own sounds
+            paired: list[tuple[int, int]] = [(-1, -1)] * len(vocab_chars)
+            for indices, word_label in zip(by_word, spoken, strict=True):
+                for i in indices:
+                    paired[i] = word_label
+            return paired
         sounds = [i for i, ch in enumerate(vocab_chars) if ch not in _NOT_SOUNDS]
         hyp = [vocab_chars[i] for i in sounds]
         labels: list[tuple[int, int] | None] = [None] * len(hyp)
@@ -163,6 +175,22 @@ class WordAligner:
             if label is not None:
                 out[i] = label
         return out
+
+
+def _phoneme_words(chars: Sequence[str]) -> list[list[int]]:
+    """Indices of the sounds of each space-separated phoneme word (words without sounds left out)."""
+    words: list[list[int]] = []
+    current: list[int] = []
+    for i, ch in enumerate(chars):
+        if ch == " ":
+            if current:
+                words.append(current)
+            current = []
+        elif ch not in _NOT_SOUNDS:
+            current.append(i)
+    if current:
+        words.append(current)
+    return words
 
 
 def _fill(labels: list[tuple[int, int] | None]) -> None:
