@@ -145,3 +145,34 @@ def test_clone_create_list_delete(
     assert capsys.readouterr().out == f"deleted {created['voice_id']}\n"
     assert run(server, "clone", "list", "--json", key=key) == EXIT_OK
     assert json.loads(capsys.readouterr().out) == []
+
+
+@pytest.mark.parametrize("suffix", [".srt", ".vtt"])
+def test_say_writes_subtitles_timed_from_the_engine(
+    server: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str], suffix: str
+) -> None:
+    out, subs = tmp_path / "hi.wav", tmp_path / f"hi{suffix}"
+    argv = ["say", "Hello there. It costs $42.", "--voice", VOICE, "-o", str(out), "--subtitles", str(subs)]
+    assert run(server, *argv, "--json") == EXIT_OK
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["words"] == 5 and summary["subtitles"] == str(subs)
+    assert sf.info(str(out)).frames > 24000
+    text = subs.read_text(encoding="utf-8")
+    assert ("Hello there" in text) and ("It costs $42" in text)
+    assert text.startswith("WEBVTT\n") if suffix == ".vtt" else text.startswith("1\n00:00:00,")
+    assert not list(tmp_path.glob("*.part"))
+
+
+def test_say_refuses_an_unknown_subtitle_extension(server: Any, tmp_path: Path) -> None:
+    argv = [
+        "say",
+        "Hi.",
+        "--voice",
+        VOICE,
+        "-o",
+        str(tmp_path / "a.wav"),
+        "--subtitles",
+        str(tmp_path / "a.txt"),
+    ]
+    assert run(server, *argv) == EXIT_USAGE
+    assert not (tmp_path / "a.wav").exists()

@@ -166,6 +166,21 @@ class AccountPublic(BaseModel):
 T = TypeVar("T")
 
 
+class WordTimingPublic(BaseModel):
+    word: str = Field(description="A word of the text as written (`$42` is one word).")
+    start: float = Field(description="When it starts, seconds from the start of the audio.")
+    end: float = Field(description="When it ends, seconds from the start of the audio (>= start).")
+
+
+class TimedSpeechPublic(BaseModel):
+    audio: str = Field(description="Base64 of the audio file in `response_format` (WAV by default).")
+    sample_rate: int = Field(description="Audio sample rate in Hz (24000).")
+    words: list[WordTimingPublic] = Field(
+        description="Every word of the text, in order (punctuation trimmed); unspoken ones (emoji) "
+        "have zero length."
+    )
+
+
 class Envelope(BaseModel, Generic[T]):
     data: T
 

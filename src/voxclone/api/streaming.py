@@ -60,8 +60,16 @@ async def _unless_disconnected(work: Awaitable[T], receive: Receive) -> T:
 class _FileResponse(Response):
     """A whole file, charged once it has been handed to the connection."""
 
-    def __init__(self, content: bytes, *, job: SpeechJob, speech: SpeechService, headers: dict[str, str]):
-        super().__init__(content, media_type=job.content_type, headers=headers)
+    def __init__(
+        self,
+        content: bytes,
+        *,
+        job: SpeechJob,
+        speech: SpeechService,
+        headers: dict[str, str],
+        media_type: str | None = None,
+    ):
+        super().__init__(content, media_type=media_type or job.content_type, headers=headers)
         self._job = job
         self._speech = speech
 
@@ -92,6 +100,39 @@ async def render_job(services: Services, job: SpeechJob, *, receive: Receive) ->
         raise
     seconds = job.rendered_samples / job.sample_rate
     return _FileResponse(data, job=job, speech=speech, headers={"x-audio-seconds": f"{seconds:.3f}"})
+
+
+async def render_timed_job(services: Services, job: SpeechJob, *, receive: Receive) -> Response:
+    """:func:`render_job` for ``tts_with_timestamps``: a JSON body with the base64 audio and the
+    words, charged once sent (a client that left before pays nothing)."""
+    import base64
+    import json
+
+    speech = services.speech
+    try:
+        data, words = await _unless_disconnected(speech.render_file_timed(job), receive)
+    except _Gone:
+        await speech.close(job)
+        return Response(status_code=CLIENT_GONE)
+    except BaseException:
+        await speech.close(job)
+        raise
+    body = {
+        "data": {
+            "audio": base64.b64encode(data).decode("ascii"),
+            "sample_rate": job.sample_rate,
+            "words": [{"word": w.word, "start": w.start, "end": w.end} for w in words],
+        }
+    }
+    seconds = job.rendered_samples / job.sample_rate
+    content = json.dumps(body, ensure_ascii=False).encode("utf-8")
+    return _FileResponse(
+        content,
+        job=job,
+        speech=speech,
+        headers={"x-audio-seconds": f"{seconds:.3f}"},
+        media_type="application/json",
+    )
 
 
 class _JobStreamingResponse(StreamingResponse):

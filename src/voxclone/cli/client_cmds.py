@@ -131,6 +131,13 @@ def register(sub: Any) -> None:
     say.add_argument("--speed", type=_speed, default=None, help="tempo factor, 0.25-4.0 (default 1.0)")
     say.add_argument("--language", default=None, help="language code, e.g. en-us (default: detected)")
     say.add_argument("--model", default=None, help="server model name (default: the server's engine)")
+    say.add_argument(
+        "--subtitles",
+        metavar="PATH",
+        default=None,
+        help="also write word-timed subtitles, SubRip (.srt) or WebVTT (.vtt) by the extension "
+        "(renders the whole file first; needs an engine with timestamps)",
+    )
     progress = say.add_mutually_exclusive_group()
     progress.add_argument(
         "--progress",
@@ -312,6 +319,8 @@ def _say(args: argparse.Namespace) -> int:
         raise UsageError("the text is empty")
     show = sys.stderr.isatty() if args.progress is None else args.progress
     started = time.monotonic()
+    if args.subtitles is not None:
+        return _say_with_subtitles(args, text, fmt, started)
     with _client(args) as client:
         stream = client.speech.stream(
             text=text,
@@ -346,6 +355,58 @@ def _say(args: argparse.Namespace) -> int:
     elif args.progress is not False and not to_stdout:
         seconds = f"{duration:.1f} s, " if duration is not None else ""
         print(f"wrote {args.output} ({seconds}{size / 1024:.0f} KB)", file=sys.stderr)
+    return EXIT_OK
+
+
+def _say_with_subtitles(args: argparse.Namespace, text: str, fmt: Any, started: float) -> int:
+    """``say --subtitles``: the whole file with word times, then the audio and the subtitles."""
+    from voxclone.cli.subtitles import render, subtitle_format
+
+    sub_format = subtitle_format(args.subtitles)
+    if sub_format is None:
+        raise UsageError(f"--subtitles {args.subtitles}: name a .srt or .vtt file")
+    with _client(args) as client:
+        result = client.speech.create_with_timestamps(
+            text=text,
+            voice_id=args.voice,
+            format=fmt,
+            speed=args.speed,
+            language=args.language,
+            model=args.model,
+        )
+    if args.output == "-":
+        sys.stdout.buffer.write(result.audio)
+        sys.stdout.buffer.flush()
+    else:
+        _write_atomically(
+            Path(args.output), iter([result.audio]), _Progress(fmt, enabled=False, started=started)
+        )
+    subtitles = render(result.words, sub_format, text=text)
+    _write_atomically(
+        Path(args.subtitles),
+        iter([subtitles.encode("utf-8")]),
+        _Progress(fmt, enabled=False, started=started),
+    )
+    duration = result.duration
+    summary = {
+        "output": args.output,
+        "subtitles": args.subtitles,
+        "format": fmt,
+        "bytes": len(result.audio),
+        "duration_s": duration,
+        "words": len(result.words),
+        "voice_id": args.voice,
+        "request_id": result.request_id,
+        "elapsed_s": round(time.monotonic() - started, 3),
+    }
+    if args.json:
+        print(json.dumps(summary))
+    elif args.progress is not False and args.output != "-":
+        seconds = f"{duration:.1f} s, " if duration is not None else ""
+        print(
+            f"wrote {args.output} ({seconds}{len(result.audio) / 1024:.0f} KB) and {args.subtitles}",
+            file=sys.stderr,
+        )
     return EXIT_OK
 
 

@@ -42,9 +42,16 @@ from voxclone.client._websocket import (
     RealtimeError,
     SessionDone,
     SpeechWebSocket,
+)
+from voxclone.client.types import (
+    Account,
+    ClonePage,
+    SpeechResult,
+    TimedSpeechResult,
+    Voice,
+    VoiceClone,
     WordTiming,
 )
-from voxclone.client.types import Account, ClonePage, SpeechResult, Voice, VoiceClone
 
 OuteAI = Client
 """Alias for porting ``outeai`` code: ``OuteAI(api_key, base_url=...)``."""
@@ -85,6 +92,7 @@ __all__ = [
     "SpeechResult",
     "SpeechStream",
     "SpeechWebSocket",
+    "TimedSpeechResult",
     "UnprocessableEntityError",
     "UnsupportedMediaTypeError",
     "Voice",

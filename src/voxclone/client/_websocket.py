@@ -32,7 +32,7 @@ import numpy as np
 
 from voxclone.client._constants import SAMPLE_RATE
 from voxclone.client._exceptions import APIConnectionError, APIError
-from voxclone.client.types import pcm16_to_float32
+from voxclone.client.types import WordTiming, pcm16_to_float32
 
 WEBSOCKET_PATH = "/api/v1/tts_websocket"
 # errors that answer a refused ``start``: the session cannot speak, so the SDK raises them
@@ -69,15 +69,6 @@ class RealtimeError(APIError):
 
     def __str__(self) -> str:
         return f"{self.message} (code={self.code}, close_code={self.close_code})"
-
-
-@dataclass(frozen=True)
-class WordTiming:
-    """A spoken word and when: seconds from the start of the session's audio."""
-
-    word: str
-    start: float
-    end: float
 
 
 @dataclass(frozen=True)

@@ -191,6 +191,25 @@ class SpeechResult:
         return np.asarray(data, dtype=np.float32), int(samplerate)
 
 
+@dataclass(frozen=True)
+class WordTiming:
+    """When one word of the text is spoken: seconds from the start of the audio."""
+
+    word: str
+    start: float
+    end: float
+
+
+@dataclass(frozen=True)
+class TimedSpeechResult(SpeechResult):
+    """Audio from ``speech.create_with_timestamps`` and when each word of the text is spoken.
+
+    ``words`` holds every word of the text as written (``"$42"`` is one word), in order.
+    """
+
+    words: tuple[WordTiming, ...] = ()
+
+
 def pcm16_to_float32(data: bytes) -> np.ndarray:
     """Signed 16-bit little-endian samples → float32 in [-1, 1)."""
     return np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0

@@ -13,8 +13,8 @@ audio *delivered*, rounded to the millisecond, and an account never spends more 
   for is refused with 402 ``insufficient_credits`` and costs nothing.
 * At the end exactly the audio delivered is charged (one ``speech`` ledger row) and the hold is
   released: streamed audio up to the last chunk sent, also when the client disconnects or
-  generation fails midway; a whole file only once it has been sent (a client that leaves before
-  gets nothing and pays nothing).
+  generation fails midway; a whole file (also one with word timestamps) only once it has been
+  sent (a client that leaves before gets nothing and pays nothing).
 * Each streamed chunk is recorded on the hold as it is delivered, so audio delivered before a crash
   is charged when the hold is recovered (at most one chunk is lost).
 """
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import AsyncGenerator, Generator, Iterator
 from contextlib import aclosing
 from dataclasses import dataclass
 from functools import partial
@@ -31,7 +31,7 @@ from functools import partial
 import anyio
 import numpy as np
 
-from voxclone.engines.base import Engine, Utterance, unknown_voice
+from voxclone.engines.base import Engine, TimedChunk, Utterance, WordTiming, unknown_voice
 from voxclone.errors import InsufficientCredits, InvalidRequest, Overloaded, ServiceError
 from voxclone.service.accounts import AccountRef
 from voxclone.service.clones import CloneService
@@ -101,12 +101,19 @@ class SpeechService:
         self._clones = clones
         self._settings = settings
 
-    def prepare(self, *, account: AccountRef, request: SpeechRequest) -> SpeechJob:
+    def prepare(self, *, account: AccountRef, request: SpeechRequest, timestamps: bool = False) -> SpeechJob:
         """Validate, resolve the voice, hold credits and reserve a worker (blocking DB calls).
 
-        The job must end in :meth:`stream`, :meth:`render` / :meth:`render_file` + :meth:`settle`,
-        or :meth:`close`, which release the worker and the credits.
+        The job must end in :meth:`stream`, :meth:`render` / :meth:`render_file` (or
+        :meth:`render_file_timed`) + :meth:`settle`, or :meth:`close`, which release the worker and
+        the credits. ``timestamps``: the job will want word timestamps; refused with 400
+        ``timestamps_unavailable`` (before anything is held) when the engine cannot give them.
         """
+        if timestamps and not self._engine.capabilities.timestamps:
+            raise InvalidRequest(
+                f"the {self._engine.name} engine cannot report word timestamps; use tts_non_stream",
+                code="timestamps_unavailable",
+            )
         text = request.text if isinstance(request.text, str) else ""
         limit = self._settings.max_text_chars
         if len(text) > limit:
@@ -172,7 +179,7 @@ class SpeechService:
 
     # ------------------------------------------------------------------------------ synthesis
 
-    def _chunks(self, job: SpeechJob) -> Iterator[np.ndarray]:
+    def _chunks(self, job: SpeechJob) -> Generator[np.ndarray, None, None]:
         """The engine's stream of the job's utterance (empty chunks dropped)."""
         chunks = self._engine.stream(job.utterance)
         try:
@@ -184,6 +191,19 @@ class SpeechService:
             close = getattr(chunks, "close", None)
             if close is not None:
                 close()  # stops the engine's generator at its next chunk
+
+    def _timed_chunks(self, job: SpeechJob) -> Iterator[TimedChunk]:
+        """The engine's timed stream of the job's utterance (chunks without audio or words dropped)."""
+        chunks = self._engine.stream_timed(job.utterance)
+        try:
+            for chunk in chunks:
+                audio = np.asarray(chunk.audio, dtype=np.float32).reshape(-1)
+                if audio.size or chunk.words:
+                    yield TimedChunk(audio, tuple(chunk.words))
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
 
     async def _cover(self, job: SpeechJob, needed_samples: int) -> bool:
         """Record the delivered audio on the hold and make it pay for ``needed_samples``."""
@@ -232,18 +252,47 @@ class SpeechService:
         once it has been delivered, then :meth:`settle`. Fails with 402 ``insufficient_credits``
         (nothing charged) as soon as the audio outgrows what the account can pay for; when it fails
         or is cancelled (client gone) the worker and the credits are released."""
+        data, _ = await self._render(job, timed=False)
+        return data
+
+    async def render_file_timed(self, job: SpeechJob) -> tuple[bytes, list[WordTiming]]:
+        """:meth:`render_file` and when each word is spoken: ``text_words(text)`` in order, times in
+        seconds from the start of the file (each chunk's words shifted by the audio before it).
+        Needs an engine with ``capabilities.timestamps`` (see :meth:`prepare`)."""
+        return await self._render(job, timed=True)
+
+    async def _render(self, job: SpeechJob, *, timed: bool) -> tuple[bytes, list[WordTiming]]:
         from voxclone.audio.encode import encode_all
+
+        def plain() -> Iterator[TimedChunk]:
+            chunks = self._chunks(job)
+            try:
+                for audio in chunks:
+                    yield TimedChunk(audio)
+            finally:
+                chunks.close()  # stops the engine's generator at its next chunk
+
+        def produce() -> Iterator[TimedChunk]:
+            return self._timed_chunks(job) if timed else plain()
 
         try:
             chunks: list[np.ndarray] = []
-            async with aclosing(self._pool.iterate(job.slot, lambda: self._chunks(job))) as produced:
-                async for audio in produced:
+            words: list[WordTiming] = []
+            async with aclosing(self._pool.iterate(job.slot, produce)) as produced:
+                async for chunk in produced:
+                    audio = chunk.audio
                     if not await self._cover(job, job.rendered_samples + audio.size):
                         raise self._cannot_pay(job)
+                    offset = job.rendered_samples / job.sample_rate
+                    words += [
+                        WordTiming(w.word, round(offset + w.start, 4), round(offset + w.end, 4))
+                        for w in chunk.words
+                    ]
                     job.rendered_samples += audio.size
                     chunks.append(audio)
             audio = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
-            return await asyncio.to_thread(encode_all, audio, job.sample_rate, job.request.format)
+            data = await asyncio.to_thread(encode_all, audio, job.sample_rate, job.request.format)
+            return data, words
         except BaseException:
             job.slot.release()
             await self.settle(job)  # nothing delivered: the hold is released, nothing charged

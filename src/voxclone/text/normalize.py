@@ -9,9 +9,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
+from typing import TypeVar
 
 from voxclone.text.languages import LANGUAGES
-from voxclone.text.numbers import spell_numbers
+from voxclone.text.mapped import MappedText, PlainText
+from voxclone.text.numbers import spell_numbers_in
+
+Doc = TypeVar("Doc", PlainText, MappedText)
 
 
 def _saint_or_street(m: re.Match[str]) -> str:
@@ -89,15 +93,12 @@ def _read_address(address: str, words: tuple[str, str, str, str]) -> str:
     return re.sub(r"\s+", " ", address).strip()
 
 
-def _strip_unspeakable(text: str) -> str:
-    """Drop emoji, pictographs, control characters (line breaks and tabs become spaces or stay)."""
-    out = []
-    for ch in text:
-        if ch in "\n\t" or unicodedata.category(ch)[0] in _KEEP_CATEGORIES or ch in "$€£¥%&+@#/=":
-            out.append(ch)
-        else:
-            out.append(" ")
-    return "".join(out)
+def _speakable_char(ch: str) -> str:
+    """``ch`` itself, or a space for emoji, pictographs and control characters (line breaks and
+    tabs are kept)."""
+    if ch in "\n\t" or unicodedata.category(ch)[0] in _KEEP_CATEGORIES or ch in "$€£¥%&+@#/=":
+        return ch
+    return " "
 
 
 def has_speakable_content(text: str) -> bool:
@@ -122,17 +123,25 @@ def normalize(text: str, *, language: str) -> str:
         spelled out (where the language has rules), emoji removed and spaces collapsed
         (line breaks kept: they mark sentence boundaries).
     """
-    text = unicodedata.normalize("NFC", text)
-    text = _strip_unspeakable(text)
+    return _normalize(PlainText(text), language).text
+
+
+def normalize_mapped(text: str, *, language: str) -> MappedText:
+    """:func:`normalize` (the same text) with each character's source span in ``text``."""
+    return _normalize(MappedText.of(text), language)
+
+
+def _normalize(doc: Doc, language: str) -> Doc:
+    doc = doc.nfc().translate(_speakable_char)
     lang = LANGUAGES[language].num2words
     if lang is not None:
         words = _SYMBOL_WORDS[lang]
-        text = _EMAIL.sub(lambda m: _read_address(m[0], words), text)
-        text = _URL.sub(lambda m: _read_address(m[0], words), text)
+        doc = doc.sub(_EMAIL, lambda m: _read_address(m[0], words))
+        doc = doc.sub(_URL, lambda m: _read_address(m[0], words))
         for pattern, repl in _ABBREVIATIONS.get(lang, ()):
-            text = re.sub(pattern, repl, text)
-        text = spell_numbers(text, lang)
-        text = re.sub(r"\s&\s", f" {words[3]} ", text)
-    text = re.sub(r"[ \t\u00a0]+", " ", text)
-    text = re.sub(r" *\n[ \n]*", "\n", text)
-    return text.strip()
+            doc = doc.sub(pattern, repl)
+        doc = spell_numbers_in(doc, lang)
+        doc = doc.sub(r"\s&\s", f" {words[3]} ")
+    doc = doc.sub(r"[ \t\u00a0]+", " ")
+    doc = doc.sub(r" *\n[ \n]*", "\n")
+    return doc.strip()

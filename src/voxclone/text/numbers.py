@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import TypeVar
 
 from num2words import num2words
+
+from voxclone.text.mapped import MappedText, PlainText
+
+Doc = TypeVar("Doc", PlainText, MappedText)
 
 # symbol → (singular, plural, minor singular, minor plural) per num2words language
 _CURRENCY_WORDS: dict[str, dict[str, tuple[str, str, str, str]]] = {
@@ -109,6 +114,12 @@ def spell_numbers(text: str, lang: str) -> str:
     Handles, in order: ISO dates, times (``4:30 PM``), currency (``$12.50``, ``12 €``), percentages,
     ordinals (``3rd``, ``3º``, ``3e``), English years and ``March 3`` dates, then plain numbers.
     """
+    return spell_numbers_in(PlainText(text), lang).text
+
+
+def spell_numbers_in(doc: Doc, lang: str) -> Doc:
+    """:func:`spell_numbers` on a :class:`~voxclone.text.mapped.PlainText` or a
+    :class:`~voxclone.text.mapped.MappedText` (which then maps the words to the digits)."""
     num = _NUM_EN if lang == "en" else _NUM_EU
     subs: list[tuple[str, str | Callable[[re.Match[str]], str]]] = []
     if lang == "en":
@@ -143,8 +154,8 @@ def spell_numbers(text: str, lang: str) -> str:
     subs.append((r"(?<=\d)(?=[^\W\d_])", " "))  # 221B → 221 B
     subs.append((rf"(?<![\d])({num})", lambda m: _cardinal(_to_number(m[1], lang), lang)))
     for pattern, repl in subs:
-        text = re.sub(pattern, repl, text)
-    return text
+        doc = doc.sub(pattern, repl)
+    return doc
 
 
 def _kept_period(m: re.Match[str]) -> str:

@@ -13,7 +13,7 @@ from pitch_track import median_f0
 
 from voxclone.engines.kokoro import assets
 from voxclone.engines.kokoro.engine import KokoroEngine
-from voxclone.engines.kokoro.graph import PITCH_INPUT, add_pitch_input
+from voxclone.engines.kokoro.graph import DURATIONS_OUTPUT, PITCH_INPUT, add_durations_output, add_pitch_input
 from voxclone.engines.kokoro.model import KokoroModel
 from voxclone.engines.kokoro.profile import PROFILE_VERSION
 from voxclone.errors import EngineUnavailable
@@ -81,11 +81,13 @@ def test_add_pitch_input_rejects_other_graphs() -> None:
         add_pitch_input(helper.make_model(graph))
 
 
-def test_add_pitch_input_is_idempotent_and_valid(tmp_path: Path) -> None:
+def test_graph_edits_are_idempotent_and_valid(tmp_path: Path) -> None:
     model = onnx.load(str(assets.model_path(tmp_path)))
     before = len(model.graph.node)
     add_pitch_input(model)
+    add_durations_output(model)
     assert len(model.graph.node) == before
+    assert [o.name for o in model.graph.output] == ["audio", DURATIONS_OUTPUT]
     onnx.checker.check_model(model)
 
 

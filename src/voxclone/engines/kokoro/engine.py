@@ -11,17 +11,26 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
 from voxclone.audio.speaker import SpeakerEncoder
 from voxclone.audio.tempo import change_tempo, split_speed
-from voxclone.engines.base import Capabilities, Engine, Limits, Utterance, VoiceInfo, describe_error
+from voxclone.engines.base import (
+    Capabilities,
+    Engine,
+    Limits,
+    TimedChunk,
+    Utterance,
+    VoiceInfo,
+    WordTiming,
+    describe_error,
+)
 from voxclone.engines.kokoro import assets, profile, voices
 from voxclone.engines.kokoro.cloning import KokoroCloner, cloner_of, selfcheck
 from voxclone.engines.kokoro.frontend import KokoroFrontend, Prepared
-from voxclone.engines.kokoro.level import Leveler, trim_silence
+from voxclone.engines.kokoro.level import Leveler, speech_bounds, trim_silence
 from voxclone.engines.kokoro.model import (
     MAX_PITCH,
     MAX_TOKENS,
@@ -31,6 +40,7 @@ from voxclone.engines.kokoro.model import (
     KokoroModel,
     bounded,
 )
+from voxclone.engines.kokoro.timing import ChunkEdits, WordAligner, WordEmitter, WordSpan
 from voxclone.errors import InvalidRequest
 from voxclone.text import LANGUAGES
 from voxclone.text.languages import ALIASES
@@ -43,6 +53,7 @@ MIN_SPEED = 0.5
 MAX_SPEED = 2.0
 
 Post = Callable[[np.ndarray], np.ndarray]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -87,7 +98,7 @@ class KokoroEngine(Engine):
         self._packs = assets.voice_packs()
         self._cloner = cloner
         self.capabilities = Capabilities(
-            cloning=cloner is not None, self_check=cloner is not None, timestamps=False, streaming="phrase"
+            cloning=cloner is not None, self_check=cloner is not None, timestamps=True, streaming="phrase"
         )
 
     @classmethod
@@ -219,14 +230,49 @@ class KokoroEngine(Engine):
         ``speed`` is multiplied by the voice's own pace (``meta["pace"]``, set by some built-in
         voices); the model renders 0.5–2.0 itself and WSOLA stretches each chunk for the rest.
         """
-        plan = utterance.plan
-        if not isinstance(plan, _Plan):
-            raise TypeError("stream() takes an Utterance made by this engine's prepare()")
-        native, tempo = split_speed(utterance.speed, native=(MIN_SPEED, MAX_SPEED))
-        for audio in self._stream(plan.prepared, plan.styles, utterance.voice, native, plan.post):
-            if abs(tempo - 1.0) > 1e-6 and audio.size:
-                audio = change_tempo(audio, self.sample_rate, tempo)
+        for audio, _, _ in self._render(utterance, None):
             yield audio
+
+    def stream_timed(self, utterance: Utterance) -> Iterator[TimedChunk]:
+        """:meth:`stream`'s chunks (the same audio) with the words each speaks, from the model's own
+        phoneme durations (see :mod:`~voxclone.engines.kokoro.timing`).
+
+        Every word of ``text_words(utterance.text)`` is reported once, in order; times are seconds
+        from the start of the chunk (its leading pause included), within the chunk.
+        """
+        plan = _plan_of(utterance)
+        language = plan.prepared.language
+        aligner = WordAligner(
+            utterance.text,
+            language,
+            lambda word: self.frontend.g2p.phonemize(word, language=language),
+            self.frontend.vocab,
+        )
+        emitter = WordEmitter(aligner.words, self.sample_rate)
+        for audio, found, last in self._render(utterance, aligner):
+            assert found is not None  # an aligner was given
+            spans, edits = found
+            words = emitter.chunk(spans, edits, audio.size, last=last)
+            yield TimedChunk(audio, tuple(WordTiming(w, s, e) for w, s, e in words))
+
+    def _render(
+        self, utterance: Utterance, aligner: WordAligner | None
+    ) -> Iterator[tuple[np.ndarray, tuple[list[WordSpan], ChunkEdits] | None, bool]]:
+        """``(audio, (spans, edits) or None, last)`` per chunk; spans only with an ``aligner``."""
+        plan = _plan_of(utterance)
+        native, tempo = split_speed(utterance.speed, native=(MIN_SPEED, MAX_SPEED))
+        for audio, found, last in self._stream(
+            plan.prepared, plan.styles, utterance.voice, native, plan.post, aligner
+        ):
+            scale = 1.0
+            if abs(tempo - 1.0) > 1e-6 and audio.size:
+                size = audio.size
+                audio = change_tempo(audio, self.sample_rate, tempo)
+                scale = audio.size / size
+            if found is not None:
+                spans, edits = found
+                found = (spans, ChunkEdits(edits.trim, edits.post_scale, edits.pause, scale))
+            yield audio, found, last
 
     def _post_stage(self, voice: VoiceProfile) -> Post | None:
         """The cloner's per-chunk stage for a clone; ``None`` for built-in voices."""
@@ -241,22 +287,37 @@ class KokoroEngine(Engine):
         return post
 
     def _stream(
-        self, prepared: Prepared, styles: np.ndarray, voice: VoiceProfile, speed: float, post: Post | None
-    ) -> Iterator[np.ndarray]:
+        self,
+        prepared: Prepared,
+        styles: np.ndarray,
+        voice: VoiceProfile,
+        speed: float,
+        post: Post | None,
+        aligner: WordAligner | None = None,
+    ) -> Iterator[tuple[np.ndarray, tuple[list[WordSpan], ChunkEdits] | None, bool]]:
         leveler = Leveler(self.sample_rate)
         speed = speed * _pace(voice)
         pitch = _pitch(voice)
-        for chunk in self.frontend.chunks(prepared):
+        for chunk, last in _with_last(self.frontend.chunks(prepared)):
             style = styles[min(len(chunk.tokens), len(styles)) - 1]
-            audio = self.model.infer(chunk.tokens, style, speed, pitch=pitch)
-            audio = trim_silence(audio, self.sample_rate)
+            found: tuple[list[WordSpan], ChunkEdits] | None = None
+            if aligner is None:
+                audio = self.model.infer(chunk.tokens, style, speed, pitch=pitch)
+            else:
+                audio, durations = self.model.infer_timed(chunk.tokens, style, speed, pitch=pitch)
+            start, end = speech_bounds(audio, self.sample_rate)
+            audio = audio[start:end]
+            size = audio.size
             if post is not None:
                 audio = post(audio)
             audio = leveler(audio)
             pause = round(chunk.pause_s / speed * self.sample_rate)
             if pause:
                 audio = np.concatenate([np.zeros(pause, np.float32), audio])
-            yield audio
+            if aligner is not None:
+                scale = (audio.size - pause) / size if size else 1.0
+                found = (aligner.align(chunk, durations), ChunkEdits((start, end), scale, pause))
+            yield audio, found, last
 
     # -- one phoneme string (warm-up, tools) ---------------------------------------------------
 
@@ -298,6 +359,24 @@ class KokoroEngine(Engine):
             style = style[max(0, min(len(tokens), style.shape[0]) - 1)]
         audio = self.model.infer(tokens, style.reshape(STYLE_DIM), speed, pitch=pitch)
         return trim_silence(audio, self.sample_rate)
+
+
+def _plan_of(utterance: Utterance) -> _Plan:
+    plan = utterance.plan
+    if not isinstance(plan, _Plan):
+        raise TypeError("stream() takes an Utterance made by this engine's prepare()")
+    return plan
+
+
+def _with_last(items: Iterator[T]) -> Iterator[tuple[T, bool]]:
+    """``(item, is_last)`` pairs, looking one item ahead (chunks are cheap text; no inference)."""
+    held: list[T] = []
+    for item in items:
+        if held:
+            yield held.pop(), False
+        held.append(item)
+    if held:
+        yield held.pop(), True
 
 
 def _check_speed(speed: float) -> None:

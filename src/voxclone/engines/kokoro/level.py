@@ -22,14 +22,22 @@ def trim_silence(
 
     Samples quieter than ``floor_db`` below the chunk's peak count as silence.
     """
+    start, end = speech_bounds(audio, sample_rate, pad_s=pad_s, floor_db=floor_db)
+    return audio[start:end]
+
+
+def speech_bounds(
+    audio: np.ndarray, sample_rate: int, *, pad_s: float = 0.05, floor_db: float = -42.0
+) -> tuple[int, int]:
+    """The ``[start, end)`` sample range :func:`trim_silence` keeps (``(0, 0)`` for silence)."""
     if audio.size == 0:
-        return audio
+        return 0, 0
     peak = float(np.max(np.abs(audio)))
     if peak <= 0.0:
-        return audio[:0]
+        return 0, 0
     loud = np.flatnonzero(np.abs(audio) > peak * 10.0 ** (floor_db / 20.0))
     pad = int(pad_s * sample_rate)
-    return audio[max(0, int(loud[0]) - pad) : min(audio.size, int(loud[-1]) + 1 + pad)]
+    return max(0, int(loud[0]) - pad), min(audio.size, int(loud[-1]) + 1 + pad)
 
 
 def active_rms(

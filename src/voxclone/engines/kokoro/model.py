@@ -12,9 +12,10 @@ from typing import Any, cast
 import numpy as np
 
 from voxclone.engines.kokoro import assets
-from voxclone.engines.kokoro.graph import PITCH_INPUT
+from voxclone.engines.kokoro.graph import DURATIONS_OUTPUT, PITCH_INPUT
 
 SAMPLE_RATE = 24000
+FRAME_SAMPLES = 600  # audio samples per duration frame (the decoder's upsampling), 25 ms at 24 kHz
 MAX_TOKENS = 510  # the style pack has one row per token count up to 510, ids include 2 pads
 STYLE_DIM = 256
 MIN_PITCH = 0.5  # range of the graph's pitch factor the model renders cleanly (see ``infer``)
@@ -51,6 +52,9 @@ class KokoroModel:
         self.session = session
         self.vocab = vocab
         self.supports_pitch = any(i.name == PITCH_INPUT for i in session.get_inputs())
+        outputs = [o.name for o in session.get_outputs()]
+        self._audio_output = outputs[0]
+        self.supports_durations = DURATIONS_OUTPUT in outputs
         # Return the CPU arena's free memory after every run: chunks vary in length, and a kept
         # arena grows with each new shape (measured peak RSS 703 MB → 487 MB on bench/engine.py's
         # workload). Read-only, so one RunOptions serves concurrent runs.
@@ -127,10 +131,41 @@ class KokoroModel:
         numpy.ndarray
             float32 mono audio at 24 kHz.
         """
+        return self._run(tokens, style, speed, pitch, durations=False)[0]
+
+    def infer_timed(
+        self, tokens: Sequence[int], style: np.ndarray, speed: float = 1.0, *, pitch: float = 1.0
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`infer` (the same audio) and how long each token is spoken.
+
+        Returns
+        -------
+        tuple of numpy.ndarray
+            The float32 24 kHz audio, and int64 ``[len(tokens) + 2]`` durations in samples, the
+            leading and trailing pad included (multiples of :data:`FRAME_SAMPLES`; they sum to the
+            audio's length).
+
+        Raises
+        ------
+        ValueError
+            The graph has no ``durations`` output (a model not loaded through :meth:`from_cache`).
+        """
+        if not self.supports_durations:
+            raise ValueError(
+                "this Kokoro graph has no durations output; load the model with KokoroModel.from_cache "
+                "(or a session on assets.model_path) for word timestamps"
+            )
+        audio, frames = self._run(tokens, style, speed, pitch, durations=True)
+        assert frames is not None  # asked for
+        return audio, frames
+
+    def _run(
+        self, tokens: Sequence[int], style: np.ndarray, speed: float, pitch: float, *, durations: bool
+    ) -> tuple[np.ndarray, np.ndarray | None]:
         if len(tokens) > MAX_TOKENS - 2:
             raise ValueError(f"{len(tokens)} tokens exceed the model limit of {MAX_TOKENS - 2}")
         if not tokens:
-            return np.zeros(0, np.float32)
+            return np.zeros(0, np.float32), (np.zeros(0, np.int64) if durations else None)
         feed = {
             "tokens": np.array([[0, *tokens, 0]], dtype=np.int64),
             "style": np.asarray(style, np.float32).reshape(1, STYLE_DIM),
@@ -143,7 +178,11 @@ class KokoroModel:
                 "this Kokoro graph has no pitch input; load the model with KokoroModel.from_cache "
                 "(or a session on assets.model_path) to change pitch"
             )
-        out = self.session.run(None, feed, self._run_options)[0]
+        names = [self._audio_output, DURATIONS_OUTPUT] if durations else [self._audio_output]
+        out = self.session.run(names, feed, self._run_options)
         if self._trim_heap is not None:
             self._trim_heap(0)
-        return np.asarray(out, np.float32).ravel()
+        audio = np.asarray(out[0], np.float32).ravel()
+        if not durations:
+            return audio, None
+        return audio, np.asarray(out[1], np.int64).ravel() * FRAME_SAMPLES
