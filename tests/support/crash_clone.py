@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from voxclone.engines.base import Engine, VoiceInfo
+from voxclone.engines.base import Engine, Utterance, VoiceInfo
 from voxclone.errors import NotFound
 from voxclone.voices.profile import VoiceProfile
 
@@ -51,9 +51,10 @@ class TinyEngine(Engine):
     def enroll(self, audio: np.ndarray, sample_rate: int) -> VoiceProfile:
         return profile()
 
-    def synthesize(
-        self, text: str, voice: VoiceProfile, *, language: str | None = None, speed: float = 1.0
-    ) -> Iterator[np.ndarray]:
+    def _plan(self, text: str, voice: VoiceProfile, language: str | None) -> object:
+        return None
+
+    def stream(self, utterance: Utterance) -> Iterator[np.ndarray]:
         yield np.zeros(10, np.float32)
 
 
@@ -108,11 +109,15 @@ def main() -> None:
     from voxclone.service.container import Services
 
     def fixed_enrollment(self: Any, data: bytes, filename: Any, content_type: Any) -> Any:
-        return clones_module._Enrolled(
-            profile=profile().to_bytes(), duration_s=5.0, quality={"score": 100}, similarity=0.9
+        return clones_module.Enrolled(
+            profile=profile().to_bytes(),
+            duration_s=5.0,
+            quality={"score": 100},
+            reference=np.zeros(24000, np.float32),
+            sample_rate=24000,
         )
 
-    clones_module.CloneService._enroll = fixed_enrollment  # type: ignore[method-assign]
+    clones_module.CloneService.enroll_reference = fixed_enrollment  # type: ignore[method-assign]
     services = Services.build(settings=settings(args.data_dir, args.database_url), engine=TinyEngine())
     account, _ = services.accounts.create_key(account=args.account, credits="1")
 

@@ -66,6 +66,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         # clones of an older cloning method are re-created from their recordings, in the background
         stop_reenroll = threading.Event()
         reenroll = asyncio.create_task(_reenroll(services, stop_reenroll), name="voxclone-reenroll")
+        # clone self-checks left pending (here, by another replica or by a crash) run in the background
+        services.checks.start()
         app.state.services = services
         app.state.engine = the_engine
         try:
@@ -75,7 +77,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             upkeep.cancel()
             stop_reenroll.set()
             await asyncio.gather(upkeep, reenroll, return_exceptions=True)  # the pass ends at its next clone
-            services.close()
+            await run_in_threadpool(services.close)  # waits for a self-check in progress
             if own_engine:
                 the_engine.close()
 

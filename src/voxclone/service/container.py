@@ -12,6 +12,7 @@ from voxclone.service.accounts import AccountService
 from voxclone.service.clones import CloneService
 from voxclone.service.holds import CreditHolds
 from voxclone.service.pool import SynthesisPool
+from voxclone.service.selfcheck import SimilarityWorker
 from voxclone.service.speech import SpeechService
 from voxclone.settings import Settings
 from voxclone.store.db import Database, open_database
@@ -30,6 +31,7 @@ class Services:
     clones: CloneService
     holds: CreditHolds
     speech: SpeechService
+    checks: SimilarityWorker
 
     @classmethod
     def build(cls, *, settings: Settings, engine: Engine, db: Database | None = None) -> Services:
@@ -37,7 +39,14 @@ class Services:
         db = db or open_database(settings)
         _sweep(db)
         pool = SynthesisPool(workers=settings.resolved_workers(), queue_size=settings.queue_size)
-        clones = CloneService(db=db, engine=engine, pool=pool, settings=settings)
+        checks = SimilarityWorker(
+            db=db,
+            engine=engine,
+            busy=lambda: pool.in_flight > 0,  # low priority: only while no synthesis is in flight
+            claim_timeout_s=settings.similarity_claim_timeout_s,
+            poll_s=settings.similarity_poll_s,
+        )
+        clones = CloneService(db=db, engine=engine, pool=pool, settings=settings, wake_checks=checks.wake)
         holds = CreditHolds(
             db=db, cost_per_second=settings.cost_per_second, timeout_s=settings.hold_timeout_s
         )
@@ -52,9 +61,11 @@ class Services:
             speech=SpeechService(
                 db=db, engine=engine, pool=pool, clones=clones, holds=holds, settings=settings
             ),
+            checks=checks,
         )
 
     def close(self) -> None:
+        self.checks.close()
         self.pool.close()
         self.db.close()
 
