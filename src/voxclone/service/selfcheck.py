@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import threading
 from collections.abc import Callable
 from datetime import timedelta
@@ -47,6 +48,18 @@ def decode_check_audio(data: bytes) -> tuple[np.ndarray, int]:
     """Inverse of :func:`encode_check_audio`: ``(audio, sample_rate)``."""
     with np.load(io.BytesIO(data), allow_pickle=False) as npz:
         return np.asarray(npz["audio"], dtype=np.float32), int(npz["sample_rate"])
+
+
+def _lower_this_threads_priority(niceness: int = 10) -> None:
+    """Make the calling thread yield the CPU to request threads (Linux: per-thread nice value;
+    work the engine hands to its own thread pools keeps their priority). Best effort."""
+    setpriority = getattr(os, "setpriority", None)
+    if setpriority is None:
+        return
+    try:
+        setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
+    except OSError as e:  # not allowed here: the check still runs, idle-gated
+        log.debug("could not lower the self-check thread's priority: %s", e)
 
 
 class SimilarityWorker:
@@ -115,6 +128,7 @@ class SimilarityWorker:
             self._thread = None
 
     def _run(self) -> None:
+        _lower_this_threads_priority()
         while not self._stop.is_set():
             try:
                 worked = self.run_once(wait_idle=True)
