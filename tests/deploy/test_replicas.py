@@ -9,6 +9,9 @@ Idempotency-Key, streams, and credit races. Checks: every stream complete, a del
 on every replica at once, one clone per key, balance equal to the ledger's sum, no 5xx.
 
 Needs nginx (``.ci/nginx.sh`` installs it): skipped without it, except in CI (``CI`` set).
+``VOXCLONE_TEST_REPLICA_ENGINE=kokoro`` runs the replicas as ``voxclone serve`` on the real
+Kokoro engine instead (minutes on 2 busy cores); every check is the same, expected audio lengths
+come from whole-file renders of the same text.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -32,6 +36,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from voxclone.engines.base import text_words
 from voxclone.service.accounts import AccountService
 from voxclone.settings import Settings
 from voxclone.store.db import Database, open_database
@@ -42,8 +47,10 @@ pytestmark = [pytest.mark.replicas, pytest.mark.postgres]
 ROOT = Path(__file__).resolve().parents[2]
 NGINX_CONF = ROOT / "deploy" / "nginx.conf"
 FAKE_SERVER = ROOT / "tests" / "api" / "fake_server.py"
+TOY_WORD_BYTES = 2400 * 2  # the toy engine: one 0.1 s tone per word, 24 kHz 16-bit PCM
+SHORT = "One two three, four five."
+LONG = "The lighthouse keeper wrote a short note in his logbook every night. " * 3
 TEMPLATE_VARS = ("VOXCLONE_LISTEN", "VOXCLONE_REPLICA_1", "VOXCLONE_REPLICA_2")
-WORD_BYTES = 2400 * 2  # the toy engine: one 0.1 s tone per word, 24 kHz 16-bit PCM
 DELAY_S = 0.01  # the toy engine's render time per word: streams overlap
 START_LIMIT_S = 90.0
 
@@ -81,8 +88,12 @@ def _stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
             proc.wait()
 
 
+def _replica_engine() -> str:
+    return os.environ.get("VOXCLONE_TEST_REPLICA_ENGINE", "toy")
+
+
 @contextmanager
-def _replica(database_url: str, workdir: Path) -> Iterator[str]:
+def _replica(database_url: str, workdir: Path, *, model_cache: Path) -> Iterator[str]:
     """One server process on ``database_url`` with its own data folder; yields its base URL."""
     workdir.mkdir(parents=True)
     port_file = workdir / "port"
@@ -98,11 +109,33 @@ def _replica(database_url: str, workdir: Path) -> Iterator[str]:
             ),
         }
     )
-    proc = subprocess.Popen([sys.executable, str(FAKE_SERVER), str(port_file), str(DELAY_S)], env=env)
+    if _replica_engine() == "kokoro":
+        (workdir / "data").mkdir()
+        (workdir / "data" / "cache").symlink_to(model_cache / "cache")  # the assembled model
+        port = _free_port()
+        env.update({"VOXCLONE_ONNX_THREADS": "1", "VOXCLONE_PORT": str(port)})
+        proc = subprocess.Popen([sys.executable, "-m", "voxclone.cli", "serve"], env=env)
+        url = f"http://127.0.0.1:{port}"
+
+        def ready() -> bool:
+            assert proc.poll() is None, "a replica exited at start"
+            try:
+                return httpx.get(f"{url}/api/v1/health", timeout=2).status_code == 200
+            except httpx.TransportError:
+                return False
+
+    else:
+        proc = subprocess.Popen([sys.executable, str(FAKE_SERVER), str(port_file), str(DELAY_S)], env=env)
+
+        def ready() -> bool:
+            assert proc.poll() is None, "a replica exited at start"
+            return port_file.exists()
+
     try:
-        _wait_for(lambda: port_file.exists() or proc.poll() is not None, what="a replica")
-        assert proc.poll() is None, "a replica exited at start"
-        yield f"http://127.0.0.1:{port_file.read_text()}"
+        _wait_for(
+            ready, what="a replica", limit_s=START_LIMIT_S * (3 if _replica_engine() == "kokoro" else 1)
+        )
+        yield url if _replica_engine() == "kokoro" else f"http://127.0.0.1:{port_file.read_text()}"
     finally:
         _stop(proc)
 
@@ -190,11 +223,18 @@ def _ledger_sum(db: Database, account_id: str) -> int:
 
 def test_two_replicas_behind_nginx(postgres_url: str, reference_wav: bytes, tmp_path: Path) -> None:
     _nginx()  # skip (or fail in CI) before starting anything
+    model_cache = Path(
+        os.environ.get("VOXCLONE_TEST_CACHE", Path(tempfile.gettempdir()) / "voxclone-test-cache")
+    )
     calls = Calls()
-    with ExitStack() as stack, httpx.Client(timeout=120) as client:
+    with ExitStack() as stack, httpx.Client(timeout=300) as client:
         with ThreadPoolExecutor(2) as ex:  # both at once: they migrate the database together
             starting = [
-                ex.submit(stack.enter_context, _replica(postgres_url, tmp_path / f"r{i}")) for i in (1, 2)
+                ex.submit(
+                    stack.enter_context,
+                    _replica(postgres_url, tmp_path / f"r{i}", model_cache=model_cache),
+                )
+                for i in (1, 2)
             ]
             replicas = [f.result() for f in starting]
         lb = stack.enter_context(_nginx_in_front(replicas, tmp_path))
@@ -204,18 +244,25 @@ def test_two_replicas_behind_nginx(postgres_url: str, reference_wav: bytes, tmp_
         accounts = AccountService(db=db, settings=settings)
         main_ref, main_key = accounts.create_key(credits="5")
         main = {"Authorization": f"Bearer {main_key}"}
+        voices = client.get(f"{lb}/api/v1/voices", headers=main).json()["data"]["voices"]
+        builtin = [v["voice_id"] for v in voices if v["type"] == "builtin"][:2]
+
+        def whole(url: str, body: dict[str, Any]) -> int:
+            """Bytes of the whole-file render of ``body`` (streams must deliver the same)."""
+            r = calls.note("speech", client.post(f"{url}/api/v1/tts_non_stream", json=body, headers=main))
+            assert r.status_code == 200, r.text
+            if _replica_engine() == "toy":
+                assert len(r.content) == len(text_words(body["text"])) * TOY_WORD_BYTES
+            return len(r.content)
 
         # 1. a clone made on one replica is used and deleted through the other; gone everywhere at once
         for maker, other in ((0, 1), (1, 0)):
             r = calls.note("create", _upload(client, replicas[maker], main, reference_wav, f"on {maker}"))
             assert r.status_code == 201, r.text
             vid = r.json()["data"]["voice_id"]
-            body = {"text": "one two three four five", "voice_id": vid, "response_format": "pcm"}
-            r = calls.note(
-                "speech", client.post(f"{replicas[other]}/api/v1/tts_non_stream", json=body, headers=main)
-            )
-            assert r.status_code == 200 and len(r.content) == 5 * WORD_BYTES
-            assert _stream_bytes(client, lb, main, body) == (200, 5 * WORD_BYTES)
+            body = {"text": SHORT, "voice_id": vid, "response_format": "pcm"}
+            size = whole(replicas[other], body)
+            assert _stream_bytes(client, lb, main, body) == (200, size)
             r = calls.note(
                 "delete", client.delete(f"{replicas[other]}/api/v1/voice-clones/{vid}", headers=main)
             )
@@ -241,9 +288,9 @@ def test_two_replicas_behind_nginx(postgres_url: str, reference_wav: bytes, tmp_
         assert [c["voice_id"] for c in listing["voice_clones"]] == [shared_clone]
 
         # 3. streams through nginx, overlapping on both replicas, each complete to the last byte
-        words = 40
-        stream_body = {"text": " ".join(["word"] * words), "voice_id": shared_clone, "response_format": "pcm"}
-        builtin_body = {**stream_body, "voice_id": "fa_high"}
+        stream_body = {"text": LONG, "voice_id": shared_clone, "response_format": "pcm"}
+        builtin_body = {**stream_body, "voice_id": builtin[1]}
+        sizes = [whole(replicas[1], builtin_body), whole(replicas[0], stream_body)]
         with ThreadPoolExecutor(6) as ex:
             streams = list(
                 ex.map(
@@ -251,12 +298,13 @@ def test_two_replicas_behind_nginx(postgres_url: str, reference_wav: bytes, tmp_
                     range(6),
                 )
             )
-        assert streams == [(200, words * WORD_BYTES)] * 6
+        assert streams == [(200, sizes[i % 2]) for i in range(6)]
 
         # 4. credit races: more speech and clones than the credits pay for, on both replicas at once
-        poor_ref, poor_key = accounts.create_key(credits="0.0535")  # two clones and ~3.5 s of speech
+        poor_ref, poor_key = accounts.create_key(credits="0.0535")  # two clones and 3.5 s of speech
         poor = {"Authorization": f"Bearer {poor_key}"}
-        speech_body = {"text": " ".join(["go"] * 10), "voice_id": "fa_low", "response_format": "pcm"}
+        speech_body = {"text": SHORT, "voice_id": builtin[0], "response_format": "pcm"}
+        size = whole(lb, speech_body)
         with ThreadPoolExecutor(8) as ex:
             clone_jobs = [ex.submit(_upload, client, lb, poor, reference_wav, f"p{i}") for i in range(4)]
             speech_jobs = [
@@ -267,7 +315,7 @@ def test_two_replicas_behind_nginx(postgres_url: str, reference_wav: bytes, tmp_
             speech_results = [calls.note("poor speech", f.result()) for f in speech_jobs]
         assert {r.status_code for r in clone_results} <= {201, 402}
         assert {r.status_code for r in speech_results} <= {200, 402}
-        assert all(len(r.content) == 10 * WORD_BYTES for r in speech_results if r.status_code == 200)
+        assert all(len(r.content) == size for r in speech_results if r.status_code == 200)
         made = sum(r.status_code == 201 for r in clone_results)
         spoken = sum(r.status_code == 200 for r in speech_results)
         assert made <= 2 and made + spoken >= 1
@@ -277,7 +325,7 @@ def test_two_replicas_behind_nginx(postgres_url: str, reference_wav: bytes, tmp_
             page = client.get(f"{lb}/api/v1/voice-clones", headers=main).json()["data"]["voice_clones"]
             return all(c["similarity_status"] != "pending" for c in page)
 
-        _wait_for(checked, what="the self-checks", limit_s=60)
+        _wait_for(checked, what="the self-checks", limit_s=60 if _replica_engine() == "toy" else 600)
 
         # money: what each account can see equals its ledger's sum; nothing held, nothing overdrawn
         for ref, headers in ((main_ref, main), (poor_ref, poor)):
