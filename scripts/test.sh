@@ -9,6 +9,7 @@ bash scripts/bootstrap.sh dev
 . .venv/bin/activate
 [ -f .ci/outetts.sh ] && bash .ci/outetts.sh
 [ -f .ci/browser.sh ] && bash .ci/browser.sh
+[ -f .ci/nginx.sh ] && bash .ci/nginx.sh
 # PostgreSQL is part of the suite: start the local cluster if it is down.
 if command -v pg_isready >/dev/null && ! pg_isready -q -h 127.0.0.1 -p 5432; then
   pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true

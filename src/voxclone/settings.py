@@ -49,6 +49,17 @@ class Settings(BaseSettings):
         description="seconds after which a credit hold its server stopped refreshing (a crashed replica) "
         "is settled by another server to the audio it had delivered",
     )
+    similarity_claim_timeout_s: float = Field(
+        default=120.0,
+        gt=0,
+        description="seconds after which a clone self-check claimed by a server that stopped (a crashed "
+        "replica) is taken over by another; longer than the slowest self-check",
+    )
+    similarity_poll_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="seconds between looks for clone self-checks left pending by other servers",
+    )
 
     ws_idle_timeout_s: float = Field(
         default=20.0,

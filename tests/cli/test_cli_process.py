@@ -88,7 +88,7 @@ def test_clone_create_prints_quality_warnings_and_similarity(
     short = tmp_path / "short.wav"  # about 4 s of speech: a short_reference warning
     sf.write(short, np.asarray(audio[: int(4.5 * rate)]), rate, subtype="PCM_16")
     key = server.new_key(credits="1")
-    result = cli(server, "clone", "create", str(short), "--name", "cli text", key=key)
+    result = cli(server, "clone", "create", str(short), "--name", "cli text", "--wait", key=key)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     voice_id, name = lines[0].split("\t")
@@ -99,6 +99,11 @@ def test_clone_create_prints_quality_warnings_and_similarity(
     warnings = clone["quality"]["warnings"]
     assert "short_reference" in {w["code"] for w in warnings}
     assert f"quality: {score}/100" in lines
-    assert re.search(rf"^similarity: {similarity:.2f} \(", result.stdout, re.M), result.stdout
+    # the clone is reported at once with its self-check pending, then the score when it is ready
+    assert clone["similarity_status"] == "done", clone.to_dict()
+    pending = lines.index(next(x for x in lines if x.startswith("similarity: pending")))
+    assert re.match(rf"similarity: {similarity:.2f} \(", lines[-1]) and pending < len(lines) - 1, (
+        result.stdout
+    )
     for w in warnings:
         assert f"warning ({w['code']}): {w['message']} Fix: {w['fix']}" in lines, result.stdout

@@ -31,7 +31,16 @@ async def test_clone_with_kokoro_speaks_and_is_billed(services: Services, refere
     )
     record = created.record
     assert record.engine == "kokoro" and record.has_reference_audio
-    assert record.similarity is not None and 0.0 <= record.similarity <= 1.0
+    # the self-check runs after creation, in the background (here: by hand, once)
+    assert record.similarity is None and record.similarity_status == "pending"
+    assert await asyncio.to_thread(services.checks.run_once)
+    done = services.clones.retrieve(account=account, voice_id=record.voice_id)
+    assert done.similarity_status == "done"
+    assert done.similarity is not None and 0.0 <= done.similarity <= 1.0
+    with services.db.sessions() as session:
+        row = repo.get_clone(session, account_id=account.id, clone_id=record.voice_id)
+        assert row is not None and row.check_key is None  # the check blob is gone
+    assert not services.db.blobs.exists(f"{record.voice_id}/check")
     profile = services.clones.load_profile(account=account, voice_id=record.voice_id)
     assert profile.engine == "kokoro" and profile.tensors["style"].shape == (510, 256)
     job = await asyncio.to_thread(

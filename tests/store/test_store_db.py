@@ -6,7 +6,7 @@ from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
 
 from voxclone.errors import InvalidRequest, NotFound
 from voxclone.service.accounts import AccountService
@@ -15,6 +15,7 @@ from voxclone.settings import Settings
 from voxclone.store import repositories as repo
 from voxclone.store.db import current_revision, migrate, open_database
 from voxclone.store.ids import is_ulid_id, new_id
+from voxclone.store.models import VoiceClone
 
 TABLES = {
     "accounts",
@@ -30,7 +31,7 @@ TABLES = {
 def test_migrations_create_and_upgrade_existing_database(make_settings: Callable[..., Settings]) -> None:
     settings = make_settings()
     db = open_database(settings)
-    assert current_revision(db.engine) == "0002"
+    assert current_revision(db.engine) == "0003"
     assert set(inspect(db.engine).get_table_names()) >= TABLES
     accounts = AccountService(db=db, settings=settings)
     ref, _ = accounts.create_key(account=f"keep-{new_id('t')}", credits="1.5")
@@ -77,7 +78,7 @@ def test_upgrade_from_0001_adds_credit_holds_and_keeps_the_ledger(tmp_path: obje
     assert "credit_holds" not in inspect(db.engine).get_table_names()
     ref, _ = AccountService(db=db, settings=settings).create_key(credits="2")  # a 0001 database
     migrate(db.engine)
-    assert current_revision(db.engine) == "0002"
+    assert current_revision(db.engine) == "0003"
     summary = AccountService(db=db, settings=settings).summary(account_id=ref.id)
     assert (summary.balance, summary.held, summary.available) == ("2.000000", "0.000000", "2.000000")
     db.close()
@@ -134,3 +135,41 @@ def test_ids_are_lowercase_ulids_in_creation_order() -> None:
     assert all(is_ulid_id(i, "vc") and i == i.lower() and len(i) == 29 for i in ids)
     assert ids == sorted(ids)
     assert not is_ulid_id("vc_short", "vc")
+
+
+def test_upgrade_to_0003_marks_existing_clones_done_or_unavailable(tmp_path: object) -> None:
+    """Clones made before deferred self-checks: a stored score is ``done``; none (an engine without
+    a self-check) is ``unavailable``; none is left ``pending`` with nothing to check."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+
+    from voxclone.store.db import MIGRATIONS_DIR
+
+    settings = Settings(data_dir=tmp_path)  # type: ignore[arg-type]
+    db = open_database(settings)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with db.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0002")
+    ref, _ = AccountService(db=db, settings=settings).create_key(credits="1")
+    scored, unscored = new_id("vc"), new_id("vc")
+    with db.engine.begin() as conn:
+        for clone_id, similarity in ((scored, 0.71), (unscored, None)):
+            conn.execute(
+                text(
+                    "INSERT INTO voice_clones (id, account_id, name, engine, created_at, duration_s, "
+                    "quality, similarity, profile_key, reference_key) VALUES (:id, :acct, 'old', 'kokoro', "
+                    "CURRENT_TIMESTAMP, 5.0, '{}', :sim, :key, NULL)"
+                ),
+                {"id": clone_id, "acct": ref.id, "sim": similarity, "key": f"{clone_id}/profile"},
+            )
+    migrate(db.engine)
+    assert current_revision(db.engine) == "0003"
+    with db.sessions() as session:
+        rows = {r.id: r for r in session.scalars(select(VoiceClone))}
+    assert (rows[scored].similarity_status, rows[scored].similarity) == ("done", 0.71)
+    assert (rows[unscored].similarity_status, rows[unscored].similarity) == ("unavailable", None)
+    assert rows[scored].check_key is None and rows[scored].similarity_attempts == 0
+    db.close()

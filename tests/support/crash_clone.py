@@ -51,7 +51,7 @@ class TinyEngine(Engine):
     def enroll(self, audio: np.ndarray, sample_rate: int) -> VoiceProfile:
         return profile()
 
-    def _plan(self, text: str, voice: VoiceProfile, language: str | None) -> None:
+    def _plan(self, text: str, voice: VoiceProfile, language: str | None) -> object:
         return None
 
     def stream(self, utterance: Utterance) -> Iterator[np.ndarray]:
@@ -110,7 +110,11 @@ def main() -> None:
 
     def fixed_enrollment(self: Any, data: bytes, filename: Any, content_type: Any) -> Any:
         return clones_module.Enrolled(
-            profile=profile().to_bytes(), duration_s=5.0, quality={"score": 100}, similarity=0.9
+            profile=profile().to_bytes(),
+            duration_s=5.0,
+            quality={"score": 100},
+            reference=np.zeros(24000, np.float32),
+            sample_rate=24000,
         )
 
     clones_module.CloneService.enroll_reference = fixed_enrollment  # type: ignore[method-assign]

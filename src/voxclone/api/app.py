@@ -160,12 +160,15 @@ async def _running(
         # clones of an older cloning method are re-created from their recordings, in the background
         stop_reenroll = threading.Event()
         reenroll = asyncio.create_task(_reenroll(built, stop_reenroll), name="voxclone-reenroll")
+        # clone self-checks left pending (here, by another replica or by a crash) run in the background
+        built.checks.start()
         try:
             yield built
         finally:
             upkeep.cancel()
             stop_reenroll.set()  # the pass ends at its next clone
             await asyncio.gather(upkeep, reenroll, return_exceptions=True)
+            await run_in_threadpool(built.checks.close)  # waits for a self-check in progress
 
 
 def refuse_missing_capabilities(services: Services) -> None:

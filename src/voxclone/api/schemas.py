@@ -126,7 +126,16 @@ class VoiceClonePublic(BaseModel):
         "best window. Shorter than `quality.duration_s`, the length of the upload itself."
     )
     similarity: float | None = Field(
-        description="Self-check: how much a test sentence in the clone sounds like the reference, 0–1."
+        description="Self-check: how much a test sentence in the clone sounds like the reference, 0–1. "
+        "Computed in the background after the clone is created: `null` while `similarity_status` is "
+        "`pending` (poll `GET /api/v1/voice-clones/{voice_id}`), and when it is `failed` or "
+        "`unavailable`."
+    )
+    similarity_status: Literal["pending", "done", "failed", "unavailable"] = Field(
+        default="done",
+        description="`pending`: the self-check runs in the background, usually within seconds; `done`: "
+        "`similarity` holds the score; `failed`: it could not be measured; `unavailable`: this engine "
+        "has no calibrated self-check. The clone can be used for speech in every state.",
     )
     quality: QualityPublic = Field(
         description="Reference quality report of the uploaded recording: score, measurements, "

@@ -109,6 +109,11 @@ def register(sub: Any) -> None:
     create = clone_sub.add_parser("create", parents=[common], help="clone a voice from a recording", **doc)
     create.add_argument("audio", type=Path, help="reference recording: 5-30 s of one speaker (WAV, MP3, ...)")
     create.add_argument("--name", required=True, help="a label for the clone")
+    create.add_argument(
+        "--wait",
+        action="store_true",
+        help="wait for the similarity self-check, which runs after the clone is created (seconds)",
+    )
     create.set_defaults(handler=_guarded(_clone_create))
     listing = clone_sub.add_parser("list", parents=[common], help="list your clones, newest first", **doc)
     listing.add_argument("--limit", type=_positive_int, default=None, help="at most this many (default: all)")
@@ -236,8 +241,29 @@ def _clone_create(args: argparse.Namespace) -> int:
         raise UsageError(f"no such file: {args.audio}")
     with _client(args) as client:
         clone = client.voice_clones.create(audio=args.audio, name=args.name)
+        if args.wait and clone.similarity_pending:
+            if not args.json:  # the clone is usable already: say so, then wait for the score
+                print("\n".join(_clone_report(clone.to_dict())), flush=True)
+            clone = client.voice_clones.wait_for_similarity(clone.voice_id)
+            if not args.json:
+                print("\n".join(_similarity_lines(clone.to_dict())))
+                return EXIT_OK
     _emit(args, clone.to_dict(), "\n".join(_clone_report(clone.to_dict())))
     return EXIT_OK
+
+
+def _similarity_lines(clone: dict[str, Any]) -> list[str]:
+    """The self-check line(s) of :func:`_clone_report`."""
+    similarity, status = clone.get("similarity"), clone.get("similarity_status")
+    if isinstance(similarity, (int, float)):
+        return [f"similarity: {similarity:.2f} (self-check: 0 = a stranger, 1 = the speaker)"]
+    if status == "pending":
+        return [
+            "similarity: pending (measured in the background; `voxclone clone create --wait` waits for it)"
+        ]
+    if status == "failed":
+        return ["similarity: failed (the self-check could not be run; the clone works)"]
+    return ["similarity: not measured"]
 
 
 def _clone_report(clone: dict[str, Any]) -> list[str]:
@@ -247,11 +273,7 @@ def _clone_report(clone: dict[str, Any]) -> list[str]:
     lines = [f"{clone['voice_id']}\t{clone.get('name', '')}"]
     if isinstance(quality.get("score"), (int, float)):
         lines.append(f"quality: {quality['score']}/100")
-    similarity = clone.get("similarity")
-    if isinstance(similarity, (int, float)):
-        lines.append(f"similarity: {similarity:.2f} (self-check: 0 = a stranger, 1 = the speaker)")
-    else:
-        lines.append("similarity: not measured")
+    lines.extend(_similarity_lines(clone))
     for warning in quality.get("warnings") or []:
         code, message, fix = (warning.get(k) or "" for k in ("code", "message", "fix"))
         lines.append(f"warning ({code}): {message}" + (f" Fix: {fix}" if fix else ""))

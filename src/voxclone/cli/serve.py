@@ -85,7 +85,10 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 
 
 def ensure_first_account(settings: Settings) -> str | None:
-    """Create the first account (with ``initial_credits``) on an empty deployment; return its key."""
+    """Create the first account (with ``initial_credits``) on an empty deployment; return its key.
+
+    Replicas starting together on one database race for it: one creates it, the others find it.
+    """
     from voxclone.service.accounts import AccountService
     from voxclone.store.db import open_database
 
@@ -97,9 +100,18 @@ def ensure_first_account(settings: Settings) -> str | None:
 
 
 def _first_account(accounts: AccountService, settings: Settings) -> str | None:
+    """Create the first account (with ``initial_credits``) on an empty deployment; return its key.
+
+    Replicas starting together on one database race for it: one creates it, the others find it.
+    """
+    from sqlalchemy.exc import IntegrityError
+
     if accounts.has_accounts():
         return None
-    _, key = accounts.create_key(account="default", credits=settings.initial_credits)
+    try:
+        _, key = accounts.create_key(account="default", credits=settings.initial_credits)
+    except IntegrityError:  # another replica created it a moment ago
+        return None
     return key
 
 

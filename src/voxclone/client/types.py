@@ -71,16 +71,31 @@ class VoiceClone(_Record):
     duration: float | None = None
     """Seconds of audio the clone was made from (the upload after trimming silence; the upload's own
     length is ``raw["quality"]["duration_s"]``)."""
+    similarity: float | None = None
+    """Self-check score, 0 (a stranger) to 1 (the speaker); ``None`` until it is measured."""
+    similarity_status: str | None = None
+    """``"pending"`` (measured in the background after creation: see
+    ``voice_clones.wait_for_similarity``), ``"done"``, ``"failed"`` or ``"unavailable"`` (the engine
+    has no self-check); ``None`` from servers that do not report it."""
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def similarity_pending(self) -> bool:
+        """Whether the server is still measuring :attr:`similarity`."""
+        return self.similarity_status == "pending"
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> VoiceClone:
         duration = data.get("duration_s", data.get("duration"))
+        similarity = data.get("similarity")
+        status = data.get("similarity_status")
         return cls(
             voice_id=str(data["voice_id"]),
             name=str(data.get("name", "")),
             created_at=data.get("created_at"),
             duration=float(duration) if isinstance(duration, (int, float)) else None,
+            similarity=float(similarity) if isinstance(similarity, (int, float)) else None,
+            similarity_status=str(status) if isinstance(status, str) else None,
             raw=dict(data),
         )
 

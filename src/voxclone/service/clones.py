@@ -1,4 +1,9 @@
-"""Voice clones: create (intake → enroll → self-check → store → charge), list, get, delete.
+"""Voice clones: create (intake → enroll → store → charge), list, get, delete.
+
+The self-check (a synthesized test sentence compared with the reference, seconds of CPU) is not
+part of creation: the clone is stored with ``similarity_status = "pending"`` and the prepared
+reference in a check blob, and :class:`voxclone.service.selfcheck.SimilarityWorker` fills in the
+score afterwards, at low priority, on whichever server process claims it first.
 
 Creation is all-or-nothing: blobs are written first and the clone row, its charge and its
 idempotency record are committed in one transaction; on any failure the blobs are removed again,
@@ -9,13 +14,16 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import secrets
 import threading
 import unicodedata
 from collections import OrderedDict
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import anyio
 import numpy as np
 from sqlalchemy.exc import IntegrityError
 
@@ -24,6 +32,7 @@ from voxclone.errors import Conflict, InsufficientCredits, InvalidRequest, NotFo
 from voxclone.service.accounts import AccountRef
 from voxclone.service.money import format_credits, to_micro
 from voxclone.service.pool import SynthesisPool
+from voxclone.service.selfcheck import encode_check_audio
 from voxclone.settings import Settings
 from voxclone.store import repositories as repo
 from voxclone.store.db import Database
@@ -58,6 +67,7 @@ class CloneRecord:
     similarity: float | None
     quality: dict[str, Any]
     has_reference_audio: bool
+    similarity_status: str = "done"  # pending | done | failed | unavailable
 
     @classmethod
     def from_row(cls, row: VoiceClone) -> CloneRecord:
@@ -70,6 +80,7 @@ class CloneRecord:
             similarity=row.similarity,
             quality=row.quality,
             has_reference_audio=row.reference_key is not None,
+            similarity_status=row.similarity_status,
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -84,23 +95,36 @@ class CloneCreated:
 
 @dataclass(frozen=True)
 class Enrolled:
+    """An enrolled reference: the profile, the prepared audio (float32 mono at ``sample_rate``
+    Hz, kept for the deferred self-check) and the quality report."""
+
     profile: bytes
     duration_s: float
     quality: dict[str, Any]
-    similarity: float | None
+    reference: np.ndarray
+    sample_rate: int
 
 
 class CloneService:
     """Owns the voice-clone life cycle for authenticated accounts."""
 
     def __init__(
-        self, *, db: Database, engine: Engine, pool: SynthesisPool, settings: Settings, analyzer: Any = None
+        self,
+        *,
+        db: Database,
+        engine: Engine,
+        pool: SynthesisPool,
+        settings: Settings,
+        analyzer: Any = None,
+        wake_checks: Callable[[], None] | None = None,
     ):
-        """``analyzer``: the intake models (a ``ReferenceAnalyzer``); loaded on first use when omitted."""
+        """``analyzer``: the intake models (a ``ReferenceAnalyzer``); loaded on first use when omitted.
+        ``wake_checks``: tells the self-check worker a new clone waits for its score."""
         self._db = db
         self._engine = engine
         self._pool = pool
         self._settings = settings
+        self._wake_checks = wake_checks  # tells the self-check worker that a check is pending
         self._cache: OrderedDict[str, VoiceProfile] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._analyzer_obj: ReferenceAnalyzer | None = analyzer
@@ -136,17 +160,33 @@ class CloneService:
         content_type: str | None,
         idempotency_key: str | None = None,
     ) -> CloneCreated:
-        """Create a clone from an uploaded reference recording and charge ``clone_cost``."""
-        stored = self.precheck(account=account, name=name, audio=audio, idempotency_key=idempotency_key)
+        """Create a clone from an uploaded reference recording and charge ``clone_cost``.
+
+        The clone comes back with ``similarity_status`` ``pending`` (filled in later by the
+        self-check worker) or ``unavailable`` (the engine has no calibrated measure). Database and
+        blob work runs on worker threads, never on the event loop.
+        """
+        stored = await anyio.to_thread.run_sync(
+            lambda: self.precheck(account=account, name=name, audio=audio, idempotency_key=idempotency_key)
+        )
         if stored is not None:
             return stored
         slot = self._pool.reserve()
         enrolled = await self._pool.run(slot, lambda: self.enroll_reference(audio, filename, content_type))
-        return self._commit(account, name, audio, enrolled, idempotency_key)
+        created = await anyio.to_thread.run_sync(
+            lambda: self._commit(account, name, audio, enrolled, idempotency_key)
+        )
+        if not created.replayed:
+            self._notify_checks()
+        return created
+
+    def _notify_checks(self) -> None:
+        if self._wake_checks is not None and self._engine.capabilities.self_check:
+            self._wake_checks()
 
     def enroll_reference(self, data: bytes, filename: str | None, content_type: str | None) -> Enrolled:
-        """Intake (decode, checks, quality report), enrollment and self-check of an uploaded
-        recording; blocking, CPU-heavy (run it on the worker pool)."""
+        """Intake (decode, checks, quality report) and enrollment of an uploaded recording;
+        blocking, CPU-heavy (run it on the worker pool). No self-check: see the module doc."""
         from voxclone.audio.intake import prepare_reference
 
         prepared = prepare_reference(
@@ -164,13 +204,16 @@ class CloneService:
             profile=profile.to_bytes(),
             duration_s=round(float(prepared.duration_s), 3),
             quality=quality,
-            similarity=self._self_check(profile, prepared.audio, prepared.sample_rate),
+            reference=prepared.audio,
+            sample_rate=prepared.sample_rate,
         )
 
-    def _self_check(self, profile: VoiceProfile, reference: np.ndarray, sample_rate: int) -> float | None:
-        """The engine's calibrated likeness of the new clone, 0–1; ``None`` when it has none."""
-        score = self._engine.self_check(profile, reference, sample_rate)
-        return None if score is None else round(float(score), 4)
+    def _check_blob(self, key: str, enrolled: Enrolled) -> tuple[str, bytes] | None:
+        """``(key, bytes)`` of the deferred self-check's input, or ``None`` when the engine has
+        no calibrated measure (the clone's ``similarity_status`` is then ``unavailable``)."""
+        if not self._engine.capabilities.self_check:
+            return None
+        return key, encode_check_audio(enrolled.reference, enrolled.sample_rate)
 
     def _analyzer(self) -> ReferenceAnalyzer:
         """The intake models, shared for the server's lifetime (with the engine's speaker encoder)."""
@@ -193,11 +236,14 @@ class CloneService:
         clone_id = new_id("vc")
         profile_key = f"{clone_id}/profile"
         reference_key = f"{clone_id}/reference" if self._settings.keep_reference_audio else None
+        check = self._check_blob(f"{clone_id}/check", enrolled)
         try:
             with self._db.blobs.transaction(group=clone_id) as blobs:
                 blobs.put(profile_key, enrolled.profile)
                 if reference_key:
                     blobs.put(reference_key, audio)
+                if check is not None:
+                    blobs.put(*check)
                 with self._db.write_sessions.begin() as session:
                     repo.get_account(session, account_id=account.id, for_update=True)
                     self._check_can_create(session, account.id)
@@ -208,7 +254,9 @@ class CloneService:
                         engine=self._engine.name,
                         duration_s=enrolled.duration_s,
                         quality=enrolled.quality,
-                        similarity=enrolled.similarity,
+                        similarity=None,
+                        similarity_status="pending" if check else "unavailable",
+                        check_key=check[0] if check else None,
                         profile_key=profile_key,
                         reference_key=reference_key,
                     )
@@ -252,7 +300,11 @@ class CloneService:
                 "this Idempotency-Key was already used with a different request; use a new key",
                 code="idempotency_key_reused",
             )
-        return CloneCreated(record=CloneRecord(**stored.response), replayed=True)
+        record = CloneRecord(**stored.response)
+        row = session.get(VoiceClone, record.voice_id)
+        if row is not None and row.account_id == account.id:  # the self-check may have finished since
+            record = replace(record, similarity=row.similarity, similarity_status=row.similarity_status)
+        return CloneCreated(record=record, replayed=True)
 
     def _check_can_create(self, session: Any, account_id: str) -> None:
         cost = to_micro(self._settings.clone_cost)
@@ -305,7 +357,7 @@ class CloneService:
             self._db.write_sessions.begin() as session,
         ):
             row = self._get(session, account, voice_id)
-            for key in (row.profile_key, row.reference_key):
+            for key in (row.profile_key, row.reference_key, row.check_key):
                 if key:
                     blobs.delete(key)
             session.delete(row)
@@ -314,15 +366,24 @@ class CloneService:
 
     def reenroll(self, *, voice_id: str, profile_key: str, reference_key: str) -> VoiceProfile:
         """Enroll a clone again from its kept reference audio with the engine's current method,
-        replace its profile and self-check score; returns the new profile (blocking, CPU-heavy).
+        replace its profile and mark its self-check ``pending`` again; returns the new profile
+        (blocking, CPU-heavy).
 
         Replacing the profile blob is atomic, so a crash leaves the old or the new profile.
         """
         enrolled = self.enroll_reference(self._db.blobs.get(reference_key), None, None)
+        check = self._check_blob(f"{voice_id}/check_{secrets.token_hex(4)}", enrolled)
+        if check is not None:
+            self._db.blobs.put(*check)  # before the row names it; an orphan is swept at start
         self._db.blobs.put(profile_key, enrolled.profile)
         with self._db.write_sessions.begin() as session:
-            repo.set_clone_similarity(session, clone_id=voice_id, similarity=enrolled.similarity)
+            old = repo.mark_similarity_pending(
+                session, clone_id=voice_id, check_key=check[0] if check else None
+            )
+        if old:
+            self._db.blobs.delete(old)
         self.forget(voice_id)
+        self._notify_checks()
         log.info("re-enrolled %s with the %s engine's current cloning method", voice_id, self._engine.name)
         return VoiceProfile.from_bytes(enrolled.profile)
 

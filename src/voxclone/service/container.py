@@ -13,6 +13,7 @@ from voxclone.service.capabilities import CapabilityReport, check_capabilities
 from voxclone.service.clones import CloneService
 from voxclone.service.holds import CreditHolds
 from voxclone.service.pool import SynthesisPool
+from voxclone.service.selfcheck import SimilarityWorker
 from voxclone.service.speech import SpeechService
 from voxclone.settings import Settings
 from voxclone.store.db import Database, open_database
@@ -32,6 +33,7 @@ class Services:
     holds: CreditHolds
     speech: SpeechService
     capabilities: CapabilityReport
+    checks: SimilarityWorker
 
     @classmethod
     def build(cls, *, settings: Settings, engine: Engine, db: Database | None = None) -> Services:
@@ -41,7 +43,16 @@ class Services:
         db = db or open_database(settings)
         _sweep(db)
         pool = SynthesisPool(workers=settings.resolved_workers(), queue_size=settings.queue_size)
-        clones = CloneService(db=db, engine=engine, pool=pool, settings=settings, analyzer=analyzer)
+        checks = SimilarityWorker(
+            db=db,
+            engine=engine,
+            busy=lambda: pool.in_flight > 0,  # low priority: only while no synthesis is in flight
+            claim_timeout_s=settings.similarity_claim_timeout_s,
+            poll_s=settings.similarity_poll_s,
+        )
+        clones = CloneService(
+            db=db, engine=engine, pool=pool, settings=settings, analyzer=analyzer, wake_checks=checks.wake
+        )
         holds = CreditHolds(
             db=db, cost_per_second=settings.cost_per_second, timeout_s=settings.hold_timeout_s
         )
@@ -57,9 +68,11 @@ class Services:
                 db=db, engine=engine, pool=pool, clones=clones, holds=holds, settings=settings
             ),
             capabilities=capabilities,
+            checks=checks,
         )
 
     def close(self) -> None:
+        self.checks.close()
         self.pool.close()
         self.db.close()
 

@@ -157,8 +157,12 @@ class SqlBlobStore(BlobStore):
         cutoff = utcnow() - timedelta(seconds=grace_s)
         profiles = select(VoiceClone.profile_key)
         references = select(VoiceClone.reference_key).where(VoiceClone.reference_key.is_not(None))
+        checks = select(VoiceClone.check_key).where(VoiceClone.check_key.is_not(None))
         stmt = delete(Blob).where(
-            Blob.created_at < cutoff, Blob.key.not_in(profiles), Blob.key.not_in(references)
+            Blob.created_at < cutoff,
+            Blob.key.not_in(profiles),
+            Blob.key.not_in(references),
+            Blob.key.not_in(checks),
         )
         with self._sessions.begin() as session:
             result = session.execute(stmt.execution_options(synchronize_session=False))

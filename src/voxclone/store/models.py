@@ -99,8 +99,15 @@ class CreditHold(Base):
 
 
 class VoiceClone(Base):
+    """A voice clone. ``similarity`` is filled in after creation by the self-check worker
+    (:mod:`voxclone.service.selfcheck`): ``similarity_status`` is ``pending`` until then, then
+    ``done``, ``failed`` or ``unavailable`` (the engine has no calibrated measure)."""
+
     __tablename__ = "voice_clones"
-    __table_args__ = (Index("ix_voice_clones_account_id_id", "account_id", "id"),)
+    __table_args__ = (
+        Index("ix_voice_clones_account_id_id", "account_id", "id"),
+        Index("ix_voice_clones_similarity_status", "similarity_status"),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
@@ -112,6 +119,10 @@ class VoiceClone(Base):
     similarity: Mapped[float | None] = mapped_column(Float, nullable=True)
     profile_key: Mapped[str] = mapped_column(String(120))
     reference_key: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    similarity_status: Mapped[str] = mapped_column(String(16), default="done", server_default="done")
+    similarity_claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    similarity_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    check_key: Mapped[str | None] = mapped_column(String(120), nullable=True)
 
 
 class IdempotencyRecord(Base):

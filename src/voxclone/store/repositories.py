@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from voxclone.store.models import (
@@ -266,11 +267,86 @@ def list_clones(
     return list(session.scalars(stmt.order_by(VoiceClone.id.desc()).limit(limit)))
 
 
-def set_clone_similarity(session: Session, *, clone_id: str, similarity: float | None) -> None:
-    """Store a clone's new self-check score (after re-enrollment)."""
+def mark_similarity_pending(session: Session, *, clone_id: str, check_key: str | None) -> str | None:
+    """Clear a clone's self-check score after re-enrollment: ``pending`` with the prepared
+    reference in ``check_key``, or ``unavailable`` when ``check_key`` is ``None``.
+
+    Returns the check blob key the row named before (to remove), or ``None``.
+    """
     row = session.get(VoiceClone, clone_id)
-    if row is not None:
-        row.similarity = similarity
+    if row is None:
+        return None
+    old = row.check_key
+    row.similarity = None
+    row.similarity_status = "pending" if check_key else "unavailable"
+    row.similarity_claimed_at = None
+    row.similarity_attempts = 0
+    row.check_key = check_key
+    return old if old != check_key else None
+
+
+@dataclass(frozen=True)
+class ClaimedCheck:
+    """A pending self-check this process now owns: the clone, its profile and prepared reference
+    blob keys, and how many times it was claimed (this claim included)."""
+
+    clone_id: str
+    profile_key: str
+    check_key: str | None
+    attempts: int
+
+
+def claim_similarity_check(
+    session: Session, *, engine: str, stale_before: datetime, limit: int = 5
+) -> ClaimedCheck | None:
+    """Claim the oldest pending self-check of ``engine`` that nobody holds (never claimed, or
+    claimed before ``stale_before`` by a process that died); ``None`` when there is none.
+
+    The claim is one conditional ``UPDATE``: of several processes racing for a row, exactly one
+    changes it, on SQLite and PostgreSQL alike. Commit the session to make the claim visible.
+    """
+    unclaimed = or_(
+        VoiceClone.similarity_claimed_at.is_(None), VoiceClone.similarity_claimed_at < stale_before
+    )
+    candidates = list(
+        session.execute(
+            select(VoiceClone.id)
+            .where(VoiceClone.similarity_status == "pending", VoiceClone.engine == engine, unclaimed)
+            .order_by(VoiceClone.id)
+            .limit(limit)
+        ).scalars()
+    )
+    for clone_id in candidates:
+        result = session.execute(
+            update(VoiceClone)
+            .where(VoiceClone.id == clone_id, VoiceClone.similarity_status == "pending", unclaimed)
+            .values(similarity_claimed_at=utcnow(), similarity_attempts=VoiceClone.similarity_attempts + 1),
+            execution_options={"synchronize_session": False},
+        )
+        if getattr(result, "rowcount", 0) == 1:
+            row = session.execute(
+                select(VoiceClone.profile_key, VoiceClone.check_key, VoiceClone.similarity_attempts).where(
+                    VoiceClone.id == clone_id
+                )
+            ).one()
+            return ClaimedCheck(clone_id, row[0], row[1], int(row[2]))
+    return None
+
+
+def finish_similarity_check(
+    session: Session, *, clone_id: str, check_key: str | None, similarity: float | None, status: str
+) -> bool:
+    """Store a claimed check's outcome (``done``, ``failed`` or ``unavailable``) and forget its
+    check blob key; ``False`` when the clone is gone or no longer waits for this check (deleted,
+    or re-enrolled meanwhile with a new ``check_key``)."""
+    same_check = VoiceClone.check_key.is_(None) if check_key is None else VoiceClone.check_key == check_key
+    result = session.execute(
+        update(VoiceClone)
+        .where(VoiceClone.id == clone_id, VoiceClone.similarity_status == "pending", same_check)
+        .values(similarity=similarity, similarity_status=status, similarity_claimed_at=None, check_key=None),
+        execution_options={"synchronize_session": False},
+    )
+    return bool(getattr(result, "rowcount", 0))
 
 
 def iter_clone_keys(session: Session, *, engine: str) -> list[tuple[str, str, str | None]]:

@@ -39,6 +39,8 @@ def sweep_orphan_blobs(db: Database, *, grace_s: float = LEGACY_GRACE_S) -> int:
 
 def _referenced_keys(db: Database, clone_ids: Sequence[str]) -> set[str]:
     """The blob keys that the clones with these ids refer to (ids without a row refer to none)."""
-    stmt = select(VoiceClone.profile_key, VoiceClone.reference_key).where(VoiceClone.id.in_(clone_ids))
+    stmt = select(VoiceClone.profile_key, VoiceClone.reference_key, VoiceClone.check_key).where(
+        VoiceClone.id.in_(clone_ids)
+    )
     with db.sessions() as session:
         return {key for row in session.execute(stmt) for key in row if key}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -112,6 +114,28 @@ class VoiceClones(SyncAPIResource):
         """Delete a clone at once, with its stored audio and profile."""
         self._client._request("DELETE", _item(voice_id))
 
+    def wait_for_similarity(
+        self, voice_id: str, *, timeout: float = 60.0, interval: float = 0.5
+    ) -> VoiceClone:
+        """Poll a new clone until its self-check is no longer ``pending`` (usually seconds).
+
+        Parameters
+        ----------
+        voice_id : str
+            The clone's id.
+        timeout : float
+            Seconds to wait at most, >= 0; the clone is returned as it is then (its
+            ``similarity_status`` may still be ``"pending"``).
+        interval : float
+            Seconds between polls, > 0.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            clone = self.retrieve(voice_id)
+            if not clone.similarity_pending or time.monotonic() >= deadline:
+                return clone
+            time.sleep(max(0.0, min(interval, deadline - time.monotonic())))
+
 
 class AsyncVoiceClones(AsyncAPIResource):
     async def create(
@@ -149,3 +173,14 @@ class AsyncVoiceClones(AsyncAPIResource):
     async def delete(self, voice_id: str) -> None:
         """Async twin of :meth:`VoiceClones.delete`."""
         await self._client._request("DELETE", _item(voice_id))
+
+    async def wait_for_similarity(
+        self, voice_id: str, *, timeout: float = 60.0, interval: float = 0.5
+    ) -> VoiceClone:
+        """Async twin of :meth:`VoiceClones.wait_for_similarity`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            clone = await self.retrieve(voice_id)
+            if not clone.similarity_pending or time.monotonic() >= deadline:
+                return clone
+            await asyncio.sleep(max(0.0, min(interval, deadline - time.monotonic())))

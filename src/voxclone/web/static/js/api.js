@@ -114,6 +114,12 @@ export class Api {
     return body.data || body;
   }
 
+  /** One clone by id (its self-check score appears once `similarity_status` leaves "pending"). */
+  async clone(voiceId) {
+    const body = await this.json("GET", `api/v1/voice-clones/${encodeURIComponent(voiceId)}`);
+    return body.data || body;
+  }
+
   deleteClone(voiceId) {
     return this.raw("DELETE", `api/v1/voice-clones/${encodeURIComponent(voiceId)}`);
   }

@@ -172,6 +172,7 @@ export class ClonePanel {
       $("quality").focus();
       announce(`Clone “${clone.name || name}” created and selected in Speak.`);
       document.body.dataset.cloneState = "created";
+      if (clone.similarity_status === "pending") this.awaitSimilarity(clone);
     } catch (e) {
       document.body.dataset.cloneState = "error";
       $("clone-error").textContent = describeError(e);
@@ -180,6 +181,30 @@ export class ClonePanel {
       this.create.disabled = false;
       this.create.removeAttribute("aria-busy");
       this.hooks.onCharged();
+    }
+  }
+
+  /**
+   * Poll a new clone until its background self-check is done (about a second per poll, at most a
+   * minute), then show the score in the report if that clone's report is still open.
+   */
+  async awaitSimilarity(clone) {
+    this.watching = clone.voice_id;
+    for (let i = 0; i < 60 && this.watching === clone.voice_id; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      let now;
+      try {
+        now = await this.api.clone(clone.voice_id);
+      } catch {
+        return; // deleted meanwhile, or the server is away: the report keeps "measuring…"
+      }
+      if (now.similarity_status === "pending") continue;
+      if (this.watching === clone.voice_id && !$("quality").hidden) {
+        showQuality(now);
+        $("quality-title").textContent = `Quality report: ${now.name || clone.name}`;
+        if (typeof now.similarity === "number") announce(`Self-similarity of ${now.name}: ${now.similarity.toFixed(2)}.`);
+      }
+      return;
     }
   }
 
@@ -218,6 +243,7 @@ export class ClonePanel {
   }
 
   showReport(clone) {
+    this.watching = null;
     showQuality(clone);
     $("quality-title").textContent = `Quality report: ${clone.name}`;
     $("quality").focus();

@@ -66,6 +66,9 @@ export function showQuality(clone) {
     if (typeof value === "number" && Number.isFinite(value)) addMetric(prettyKey(key), `${+value.toFixed(3)}`);
   }
   if (typeof clone.similarity === "number") addMetric("Self-similarity", clone.similarity.toFixed(2));
+  else if (clone.similarity_status === "pending") addMetric("Self-similarity", "measuring…");
+  else if (clone.similarity_status === "failed") addMetric("Self-similarity", "could not be measured");
+  box.dataset.similarityStatus = clone.similarity_status || "";
 
   const warnings = $("quality-warnings");
   warnings.replaceChildren();
