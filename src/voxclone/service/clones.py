@@ -33,6 +33,8 @@ from voxclone.voices.profile import VoiceProfile
 
 if TYPE_CHECKING:
     from voxclone.audio.intake import ReferenceAnalyzer
+    from voxclone.audio.speaker import SpeakerEncoder
+    from voxclone.service.consent import ConsentService, Evidence, PendingConsent
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +90,7 @@ class Enrolled:
     duration_s: float
     quality: dict[str, Any]
     similarity: float | None
+    evidence: Evidence | None = None
 
 
 class CloneService:
@@ -102,6 +105,7 @@ class CloneService:
         self._cache_lock = threading.Lock()
         self._analyzer_obj: ReferenceAnalyzer | None = None
         self._analyzer_lock = threading.Lock()
+        self.consent: ConsentService | None = None  # set by the container (spoken consent)
 
     # ----------------------------------------------------------------------------------- create
 
@@ -132,18 +136,42 @@ class CloneService:
         filename: str | None,
         content_type: str | None,
         idempotency_key: str | None = None,
+        consent_challenge_id: str | None = None,
+        consent_audio: bytes | None = None,
     ) -> CloneCreated:
-        """Create a clone from an uploaded reference recording and charge ``clone_cost``."""
+        """Create a clone from an uploaded reference recording and charge ``clone_cost``.
+
+        With ``consent_challenge_id`` (required when the account's consent policy is on), the
+        speaker's spoken consent is checked first: ``consent_audio`` (or, without it, the reference
+        itself) must say the challenge's phrase in the reference's voice; the evidence is kept.
+        """
         stored = self.precheck(account=account, name=name, audio=audio, idempotency_key=idempotency_key)
         if stored is not None:
             return stored
+        pending = None
+        if self.consent is not None:
+            pending = self.consent.begin(account=account, challenge_id=consent_challenge_id)
         slot = self._pool.reserve()
-        enrolled = await self._pool.run(slot, lambda: self.enroll_reference(audio, filename, content_type))
+        enrolled = await self._pool.run(
+            slot,
+            lambda: self.enroll_reference(
+                audio, filename, content_type, consent=pending, consent_audio=consent_audio
+            ),
+        )
         return self._commit(account, name, audio, enrolled, idempotency_key)
 
-    def enroll_reference(self, data: bytes, filename: str | None, content_type: str | None) -> Enrolled:
-        """Intake (decode, checks, quality report), enrollment and self-check of an uploaded
-        recording; blocking, CPU-heavy (run it on the worker pool)."""
+    def enroll_reference(
+        self,
+        data: bytes,
+        filename: str | None,
+        content_type: str | None,
+        *,
+        consent: PendingConsent | None = None,
+        consent_audio: bytes | None = None,
+    ) -> Enrolled:
+        """Intake (decode, checks, quality report), the consent checks when ``consent`` is given,
+        enrollment and self-check of an uploaded recording; blocking, CPU-heavy (run it on the
+        worker pool)."""
         from voxclone.audio.intake import prepare_reference
 
         prepared = prepare_reference(
@@ -153,6 +181,15 @@ class CloneService:
             target_sample_rate=self._engine.sample_rate,
             analyzer=self._analyzer(),
         )
+        evidence = None
+        if consent is not None and self.consent is not None:
+            evidence = self.consent.verify(
+                consent,
+                consent_audio=consent_audio,
+                reference=prepared.audio,
+                reference_rate=prepared.sample_rate,
+                reference_bytes=data,
+            )
         profile = self._engine.enroll(prepared.audio, prepared.sample_rate)
         quality = dict(prepared.quality)
         if prepared.notes:
@@ -162,7 +199,12 @@ class CloneService:
             duration_s=round(float(prepared.duration_s), 3),
             quality=quality,
             similarity=self._self_check(profile, prepared.audio, prepared.sample_rate),
+            evidence=evidence,
         )
+
+    def speaker_encoder(self) -> SpeakerEncoder:
+        """The process's d-vector encoder (the engine's when it holds one)."""
+        return self._analyzer().encoder
 
     def _self_check(self, profile: VoiceProfile, reference: np.ndarray, sample_rate: int) -> float | None:
         """The engine's calibrated likeness of the new clone, 0–1; ``None`` when it has none."""
@@ -211,6 +253,10 @@ class CloneService:
                     )
                     session.add(row)
                     session.flush()
+                    if enrolled.evidence is not None and self.consent is not None:
+                        self.consent.record(
+                            session, blobs, clone_id=clone_id, account=account, evidence=enrolled.evidence
+                        )
                     record = CloneRecord.from_row(row)
                     repo.add_ledger_entry(
                         session,
@@ -285,6 +331,19 @@ class CloneService:
             rows = repo.list_clones(session, account_id=account.id, limit=limit + 1, before_id=after)
         return [CloneRecord.from_row(r) for r in rows[:limit]], len(rows) > limit
 
+    def consent_evidence(self, *, account: AccountRef, voice_id: str) -> dict[str, Any]:
+        """The spoken-consent evidence kept with one of the caller's clones (404 when none)."""
+        from voxclone.service.consent import ConsentService
+
+        with self._db.sessions() as session:
+            self._get(session, account, voice_id)
+            found = ConsentService.evidence(session, clone_id=voice_id)
+        if found is None:
+            raise NotFound(
+                f"voice {voice_id!r} was created without a spoken consent", code="consent_not_found"
+            )
+        return found
+
     def retrieve(self, *, account: AccountRef, voice_id: str) -> CloneRecord:
         with self._db.sessions() as session:
             return CloneRecord.from_row(self._get(session, account, voice_id))
@@ -302,6 +361,10 @@ class CloneService:
             self._db.write_sessions.begin() as session,
         ):
             row = self._get(session, account, voice_id)
+            from voxclone.service.consent import ConsentService
+
+            ConsentService.remove(session, blobs, clone_id=voice_id)
+            session.flush()
             for key in (row.profile_key, row.reference_key):
                 if key:
                     blobs.delete(key)

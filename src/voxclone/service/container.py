@@ -10,6 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from voxclone.engines.base import Engine
 from voxclone.service.accounts import AccountService
 from voxclone.service.clones import CloneService
+from voxclone.service.consent import ConsentService
 from voxclone.service.holds import CreditHolds
 from voxclone.service.pool import SynthesisPool
 from voxclone.service.speech import SpeechService
@@ -28,6 +29,7 @@ class Services:
     pool: SynthesisPool
     accounts: AccountService
     clones: CloneService
+    consent: ConsentService
     holds: CreditHolds
     speech: SpeechService
 
@@ -38,6 +40,8 @@ class Services:
         _sweep(db)
         pool = SynthesisPool(workers=settings.resolved_workers(), queue_size=settings.queue_size)
         clones = CloneService(db=db, engine=engine, pool=pool, settings=settings)
+        consent = ConsentService(db=db, settings=settings, encoder=clones.speaker_encoder)
+        clones.consent = consent
         holds = CreditHolds(
             db=db, cost_per_second=settings.cost_per_second, timeout_s=settings.hold_timeout_s
         )
@@ -48,6 +52,7 @@ class Services:
             pool=pool,
             accounts=AccountService(db=db, settings=settings),
             clones=clones,
+            consent=consent,
             holds=holds,
             speech=SpeechService(
                 db=db, engine=engine, pool=pool, clones=clones, holds=holds, settings=settings

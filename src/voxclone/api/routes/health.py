@@ -14,4 +14,5 @@ router = APIRouter(tags=["health"])
 
 @router.get("/api/v1/health", response_model=HealthPublic, responses=error_responses(503))
 def read_health(services: ServicesDep) -> HealthPublic:
-    return HealthPublic(status="ok", version=__version__, engine=services.engine.info())
+    consent = {"available": services.consent.available(), "required": services.settings.require_consent}
+    return HealthPublic(status="ok", version=__version__, engine=services.engine.info(), consent=consent)
