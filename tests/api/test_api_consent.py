@@ -241,3 +241,21 @@ def test_policy_server_default_and_account_override(make_harness: Any, reference
     other = lenient.new_account()
     lenient.services.accounts.set_require_consent(account=lenient.account_id(other), required=True)
     assert _clone(lenient.client, other, reference_wav).json()["code"] == "consent_required"
+
+
+def test_without_the_consent_extra_the_server_says_what_to_install(
+    make_harness: Any, reference_wav: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "faster_whisper", None)  # as if `voxclone[consent]` were missing
+    harness = make_harness(require_consent=True)
+    headers = harness.new_account()
+    assert harness.client.get("/api/v1/health").json()["consent"] == {"available": False, "required": True}
+    r = harness.client.post(CHALLENGES, json={}, headers=headers)
+    assert (r.status_code, r.json()["code"]) == (503, "consent_unavailable")
+    assert "voxclone[consent]" in r.json()["message"]
+    # without a challenge the policy still answers first
+    assert _clone(harness.client, headers, reference_wav).json()["code"] == "consent_required"
+    r = _clone(harness.client, headers, reference_wav, challenge_id="cc_01jq8z3m5k7h2d9x4t6b0n1c8e")
+    assert (r.status_code, r.json()["code"]) == (503, "consent_unavailable")

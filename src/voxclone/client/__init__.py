@@ -36,7 +36,15 @@ from voxclone.client._exceptions import (
     VoxcloneError,
 )
 from voxclone.client._streaming import AsyncSpeechStream, SpeechStream
-from voxclone.client.types import Account, ClonePage, SpeechResult, Voice, VoiceClone
+from voxclone.client.types import (
+    Account,
+    ClonePage,
+    ConsentChallenge,
+    ConsentEvidence,
+    SpeechResult,
+    Voice,
+    VoiceClone,
+)
 
 OuteAI = Client
 """Alias for porting ``outeai`` code: ``OuteAI(api_key, base_url=...)``."""
@@ -61,6 +69,8 @@ __all__ = [
     "Client",
     "ClonePage",
     "ConflictError",
+    "ConsentChallenge",
+    "ConsentEvidence",
     "InsufficientCreditsError",
     "InternalServerError",
     "NotFoundError",

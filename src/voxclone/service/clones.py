@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from voxclone.engines.base import Engine
 from voxclone.errors import Conflict, InsufficientCredits, InvalidRequest, NotFound, Unprocessable
 from voxclone.service.accounts import AccountRef
+from voxclone.service.consent import ConsentService, Evidence, PendingConsent
 from voxclone.service.money import format_credits, to_micro
 from voxclone.service.pool import SynthesisPool
 from voxclone.settings import Settings
@@ -34,7 +35,6 @@ from voxclone.voices.profile import VoiceProfile
 if TYPE_CHECKING:
     from voxclone.audio.intake import ReferenceAnalyzer
     from voxclone.audio.speaker import SpeakerEncoder
-    from voxclone.service.consent import ConsentService, Evidence, PendingConsent
 
 log = logging.getLogger(__name__)
 
@@ -333,8 +333,6 @@ class CloneService:
 
     def consent_evidence(self, *, account: AccountRef, voice_id: str) -> dict[str, Any]:
         """The spoken-consent evidence kept with one of the caller's clones (404 when none)."""
-        from voxclone.service.consent import ConsentService
-
         with self._db.sessions() as session:
             self._get(session, account, voice_id)
             found = ConsentService.evidence(session, clone_id=voice_id)
@@ -361,8 +359,6 @@ class CloneService:
             self._db.write_sessions.begin() as session,
         ):
             row = self._get(session, account, voice_id)
-            from voxclone.service.consent import ConsentService
-
             ConsentService.remove(session, blobs, clone_id=voice_id)
             session.flush()
             for key in (row.profile_key, row.reference_key):

@@ -215,7 +215,8 @@ class ConsentService:
         """Run the word and speaker checks (blocking, CPU-heavy: run it on the worker pool).
 
         ``reference`` is the prepared reference recording (mono float32 at ``reference_rate`` Hz).
-        Without ``consent_audio`` the reference itself must contain the phrase.
+        Without ``consent_audio`` the reference itself must contain the phrase. The speaker is
+        checked first (cheaper, and a stranger's voice is the graver refusal).
         """
         if consent_audio is not None:
             from voxclone.audio.decode import decode_audio
@@ -224,6 +225,20 @@ class ConsentService:
             speech = resample(decoded.audio, decoded.sample_rate, 16000)
         else:
             speech = resample(reference, reference_rate, 16000)
+        speaker_score: float | None = None
+        if consent_audio is not None:
+            encoder = self._encoder()
+            a = encoder.embed(speech, 16000)
+            b = encoder.embed(reference, reference_rate)
+            speaker_score = round(float(np.dot(a, b)), 4)
+            if speaker_score < SPEAKER_THRESHOLD:
+                raise Unprocessable(
+                    f"the voice reading the consent phrase does not match the reference voice "
+                    f"(similarity {speaker_score:.2f}, at least {SPEAKER_THRESHOLD:.2f} needed); the "
+                    "person being cloned must read the phrase themselves",
+                    code="consent_speaker_mismatch",
+                    details={"speaker_score": speaker_score, "threshold": SPEAKER_THRESHOLD},
+                )
         heard = self.recognizer().transcribe(speech)
         verdict = check_words(heard=heard, statement=pending.statement, words=pending.words)
         if not verdict.accepted:
@@ -240,20 +255,6 @@ class ConsentService:
                 code="consent_phrase_mismatch",
                 details={"heard": heard, "expected": pending.phrase, "word_score": verdict.score},
             )
-        speaker_score: float | None = None
-        if consent_audio is not None:
-            encoder = self._encoder()
-            a = encoder.embed(speech, 16000)
-            b = encoder.embed(reference, reference_rate)
-            speaker_score = round(float(np.dot(a, b)), 4)
-            if speaker_score < SPEAKER_THRESHOLD:
-                raise Unprocessable(
-                    f"the voice reading the consent phrase does not match the reference voice "
-                    f"(similarity {speaker_score:.2f}, at least {SPEAKER_THRESHOLD:.2f} needed); the "
-                    "person being cloned must read the phrase themselves",
-                    code="consent_speaker_mismatch",
-                    details={"speaker_score": speaker_score, "threshold": SPEAKER_THRESHOLD},
-                )
         return Evidence(
             challenge_id=pending.challenge_id,
             language=pending.language,
