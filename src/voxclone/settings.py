@@ -39,7 +39,17 @@ class Settings(BaseSettings):
         "max_text_chars needs",
     )
     max_clones_per_account: int = 1000
-    keep_reference_audio: bool = True
+    keep_reference_audio: bool = Field(
+        default=True, description="keep uploaded reference (and consent) audio; false keeps only its SHA-256"
+    )
+    require_consent: bool = Field(
+        default=False,
+        description="every new clone needs a spoken consent (a challenge phrase read by the speaker); "
+        "accounts can override it with `voxclone admin set-consent`",
+    )
+    consent_challenge_ttl_s: int = Field(
+        default=900, ge=30, le=86400, description="seconds a consent challenge stays valid (once)"
+    )
     clone_cost: Decimal = Decimal("0.025")
     cost_per_second: Decimal = Decimal("0.001")
     initial_credits: Decimal = Decimal("10")

@@ -34,6 +34,7 @@ def test_public_names() -> None:
         (resources.VoiceClones, resources.AsyncVoiceClones),
         (resources.Voices, resources.AsyncVoices),
         (resources.AccountResource, resources.AsyncAccountResource),
+        (resources.Consent, resources.AsyncConsent),
         (sdk.Client, sdk.AsyncClient),
         (sdk.SpeechStream, sdk.AsyncSpeechStream),
     ],
@@ -54,9 +55,10 @@ def test_sync_and_async_twins_have_the_same_signatures(sync: type, async_: type)
 
 
 def test_methods_are_keyword_only() -> None:
-    for cls in (resources.Speech, resources.VoiceClones, sdk.Client):
+    for cls in (resources.Speech, resources.VoiceClones, resources.Consent, sdk.Client):
         for name, fn in inspect.getmembers(cls, inspect.isfunction):
-            one_id = ("retrieve", "delete", "wait_for_similarity")  # take the id like a path
+            # these take the id like a path
+            one_id = ("retrieve", "retrieve_consent", "delete", "wait_for_similarity")
             if name.startswith("_") or name in (*one_id, "close", "with_options"):
                 continue
             kinds = [p.kind for p in inspect.signature(fn).parameters.values()][1:]

@@ -65,3 +65,35 @@ def test_admin_uses_database_url(
     assert not (tmp_path / "voxclone.db").exists()
     code, out = _run(capsys, "admin", "list-accounts", "--json")
     assert "pg" in [r["name"] for r in json.loads("\n".join(out))["accounts"]]
+
+
+def test_admin_set_consent_overrides_the_server_policy(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from voxclone.service.consent import ConsentService
+
+    d = str(tmp_path)
+    code, out = _run(capsys, "admin", "create-key", "--data-dir", d, "--credits", "1", "--account", "ann")
+    settings = Settings(data_dir=tmp_path)
+    db = open_database(settings)
+    ref = AccountService(db=db, settings=settings).authenticate(out[-1])
+    consent = ConsentService(db=db, settings=settings, encoder=lambda: None)  # type: ignore[arg-type,return-value]
+    strict = ConsentService(
+        db=db,
+        settings=Settings(data_dir=tmp_path, require_consent=True),
+        encoder=lambda: None,  # type: ignore[arg-type,return-value]
+    )
+    assert (consent.required(account=ref), strict.required(account=ref)) == (False, True)
+    for value, expected in (("true", (True, True)), ("false", (False, False)), ("default", (False, True))):
+        code, out = _run(
+            capsys, "admin", "set-consent", "--data-dir", d, "--account", "ann", "--required", value
+        )
+        assert code == 0 and out[-1].startswith("account ann: spoken consent")
+        assert (consent.required(account=ref), strict.required(account=ref)) == expected
+    assert (
+        _run(capsys, "admin", "set-consent", "--data-dir", d, "--account", "bob", "--required", "true")[0]
+        == 4
+    )
+    with pytest.raises(SystemExit):
+        main(["admin", "set-consent", "--data-dir", d, "--account", "ann", "--required", "maybe"])
+    db.close()

@@ -25,13 +25,16 @@ TABLES = {
     "idempotency_keys",
     "blobs",
     "credit_holds",
+    "consent_challenges",
+    "consent_records",
+    "consent_policies",
 }
 
 
 def test_migrations_create_and_upgrade_existing_database(make_settings: Callable[..., Settings]) -> None:
     settings = make_settings()
     db = open_database(settings)
-    assert current_revision(db.engine) == "0003"
+    assert current_revision(db.engine) == "0004"
     assert set(inspect(db.engine).get_table_names()) >= TABLES
     accounts = AccountService(db=db, settings=settings)
     ref, _ = accounts.create_key(account=f"keep-{new_id('t')}", credits="1.5")
@@ -78,7 +81,7 @@ def test_upgrade_from_0001_adds_credit_holds_and_keeps_the_ledger(tmp_path: obje
     assert "credit_holds" not in inspect(db.engine).get_table_names()
     ref, _ = AccountService(db=db, settings=settings).create_key(credits="2")  # a 0001 database
     migrate(db.engine)
-    assert current_revision(db.engine) == "0003"
+    assert current_revision(db.engine) == "0004"
     summary = AccountService(db=db, settings=settings).summary(account_id=ref.id)
     assert (summary.balance, summary.held, summary.available) == ("2.000000", "0.000000", "2.000000")
     db.close()
@@ -166,7 +169,7 @@ def test_upgrade_to_0003_marks_existing_clones_done_or_unavailable(tmp_path: obj
                 {"id": clone_id, "acct": ref.id, "sim": similarity, "key": f"{clone_id}/profile"},
             )
     migrate(db.engine)
-    assert current_revision(db.engine) == "0003"
+    assert current_revision(db.engine) == "0004"
     with db.sessions() as session:
         rows = {r.id: r for r in session.scalars(select(VoiceClone))}
     assert (rows[scored].similarity_status, rows[scored].similarity) == ("done", 0.71)

@@ -21,6 +21,7 @@ from voxclone.api.middleware import RequestIdMiddleware
 from voxclone.api.openapi import install_openapi
 from voxclone.api.routes import (
     account,
+    consent,
     health,
     models,
     openai_speech,
@@ -90,7 +91,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.services = None
-    for module in (health, voices, voice_clones, tts, tts_websocket, account, openai_speech, models):
+    for module in (health, voices, voice_clones, consent, tts, tts_websocket, account, openai_speech, models):
         app.include_router(module.router)
     mount_docs(app)
     install_error_handlers(app)

@@ -22,14 +22,18 @@ _DESCRIPTIONS = {
     "(the `code` says which; see docs/errors.md)",
     401: "No API key (`missing_api_key`), or an unknown or revoked one (`invalid_api_key`)",
     402: "The balance cannot cover the request (`insufficient_credits`); nothing is charged",
-    404: "No such voice for this account (`voice_not_found`)",
-    409: "`clone_limit_reached` or `voice_engine_mismatch`",
+    403: "The account's policy requires a spoken consent and none was sent (`consent_required`)",
+    404: "No such voice for this account (`voice_not_found`), or consent challenge "
+    "(`consent_challenge_not_found`), or no consent kept (`consent_not_found`)",
+    409: "`clone_limit_reached`, `voice_engine_mismatch` or `consent_challenge_used`",
+    410: "The consent challenge expired (`consent_challenge_expired`); create a new one",
     413: "The body is too large (`file_too_large` for uploads)",
     415: "The upload is not a readable audio format (`unsupported_audio_format`)",
     422: "A field has the wrong type or is out of range (`invalid_request`), or the recording cannot "
-    "be cloned (`no_speech_detected`, `reference_too_short`, `multiple_speakers`, …)",
+    "be cloned (`no_speech_detected`, `reference_too_short`, `multiple_speakers`, …), or the spoken "
+    "consent failed (`consent_phrase_mismatch`, `consent_speaker_mismatch`, `consent_language_unsupported`)",
     503: "Every worker is busy (`server_busy`, with `Retry-After`) or the engine is not ready "
-    "(`engine_unavailable`)",
+    "(`engine_unavailable`), or the consent recogniser is not installed (`consent_unavailable`)",
 }
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 AUDIO_TYPES = ("audio/wav", "audio/mpeg", "audio/ogg", "audio/aac", "audio/flac", "audio/pcm")

@@ -207,6 +207,48 @@ class HealthPublic(BaseModel):
     capabilities: dict[str, CapabilityPublic] = Field(
         description="synthesis and cloning, each checked at start by running its native parts"
     )
+    consent: dict[str, Any] | None = Field(
+        default=None,
+        description="spoken consent: `available` (the offline recogniser is installed, "
+        "`voxclone[consent]`), `required` (the server default; accounts may override it)",
+    )
+
+
+class ConsentChallengeCreate(BaseModel):
+    """Body of ``POST /api/v1/consent-challenges`` (all optional)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    language: StrictStr | None = Field(default=None, max_length=35, description="only `en` for now")
+    speaker_name: StrictStr | None = Field(
+        default=None, max_length=100, description="said at the start of the phrase (not checked)"
+    )
+
+
+class ConsentChallengePublic(BaseModel):
+    challenge_id: str
+    phrase: str = Field(description="what the speaker reads aloud, whole")
+    language: str
+    expires_at: str = Field(description="UTC; the challenge can be used once before then")
+
+
+class ConsentEvidencePublic(BaseModel):
+    voice_id: str
+    challenge_id: str
+    language: str
+    phrase: str
+    transcript: str = Field(description="what the offline recogniser heard")
+    word_score: float = Field(description="share of the phrase's words heard, 0–1")
+    speaker_score: float | None = Field(
+        description="d-vector cosine, consent voice vs reference voice; null when the reference "
+        "itself held the phrase"
+    )
+    speaker_threshold: float
+    source: str = Field(description="`consent_audio` or `reference` (the reference held the phrase)")
+    audio_sha256: str
+    has_audio: bool = Field(description="whether the consent recording itself is kept")
+    api_key_id: str | None
+    created_at: str
 
 
 class ErrorPublic(BaseModel):

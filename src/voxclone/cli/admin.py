@@ -52,6 +52,16 @@ def register(sub: Any) -> None:
     p.add_argument("--credits", required=True, help="credits to add, e.g. 5")
     p.set_defaults(handler=_add_credits)
 
+    p = add("set-consent", "require (or not) a spoken consent for an account's new clones")
+    p.add_argument("--account", required=True, help="account name or id")
+    p.add_argument(
+        "--required",
+        required=True,
+        choices=("true", "false", "default"),
+        help="true/false override the server; default follows $VOXCLONE_REQUIRE_CONSENT",
+    )
+    p.set_defaults(handler=_set_consent)
+
     p = add("revoke-key", "revoke an API key given in full or by its displayed prefix")
     p.add_argument("--key", required=True, help="the key, or its 12-character prefix")
     p.set_defaults(handler=_revoke_key)
@@ -108,6 +118,16 @@ def _add_credits(args: argparse.Namespace) -> int:
     return _run(
         args, lambda accounts: print(accounts.add_credits(account=args.account, credits=args.credits))
     )
+
+
+def _set_consent(args: argparse.Namespace) -> int:
+    required = {"true": True, "false": False, "default": None}[args.required]
+
+    def action(accounts: Any) -> None:
+        name = accounts.set_require_consent(account=args.account, required=required)
+        print(f"account {name}: spoken consent {args.required if required is not None else 'server default'}")
+
+    return _run(args, action)
 
 
 def _revoke_key(args: argparse.Namespace) -> int:

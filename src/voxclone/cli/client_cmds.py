@@ -1,4 +1,5 @@
-"""Client sub-commands of ``voxclone``: ``clone create|list|delete``, ``say``, ``voices``, ``account``.
+"""Client sub-commands of ``voxclone``: ``clone create|list|delete``, ``say``, ``voices``, ``account``
+(and ``consent``, in :mod:`voxclone.cli.consent_cmds`).
 
 They talk to a running server through :class:`voxclone.Client`. Every command takes
 ``--api-key`` (else ``VOXCLONE_API_KEY``), ``--base-url`` (else ``VOXCLONE_BASE_URL``, default
@@ -114,6 +115,17 @@ def register(sub: Any) -> None:
         action="store_true",
         help="wait for the similarity self-check, which runs after the clone is created (seconds)",
     )
+    create.add_argument(
+        "--consent",
+        type=Path,
+        default=None,
+        help="the speaker reading the consent phrase (see `voxclone consent challenge`)",
+    )
+    create.add_argument(
+        "--challenge",
+        default=None,
+        help="the cc_... challenge the speaker read (default: the last `voxclone consent challenge`)",
+    )
     create.set_defaults(handler=_guarded(_clone_create))
     listing = clone_sub.add_parser("list", parents=[common], help="list your clones, newest first", **doc)
     listing.add_argument("--limit", type=_positive_int, default=None, help="at most this many (default: all)")
@@ -160,6 +172,10 @@ def register(sub: Any) -> None:
     voices.set_defaults(handler=_guarded(_voices))
     account = sub.add_parser("account", parents=[common], help="show your credit balance and usage", **doc)
     account.set_defaults(handler=_guarded(_account))
+
+    from voxclone.cli import consent_cmds
+
+    consent_cmds.register(sub, common=common, doc=doc, guarded=_guarded, client=_client, emit=_emit)
 
 
 class _NoAPIKey(Exception):
@@ -239,8 +255,19 @@ def _emit(args: argparse.Namespace, payload: Any, text: str) -> None:
 def _clone_create(args: argparse.Namespace) -> int:
     if not args.audio.is_file():
         raise UsageError(f"no such file: {args.audio}")
+    if args.consent is not None and not args.consent.is_file():
+        raise UsageError(f"no such file: {args.consent}")
+    challenge = args.challenge
+    if args.consent is not None and challenge is None:
+        from voxclone.cli.consent_cmds import last_challenge
+
+        challenge = last_challenge(args.base_url)
+        if challenge is None:
+            raise UsageError("--consent needs --challenge cc_... (or run `voxclone consent challenge` first)")
     with _client(args) as client:
-        clone = client.voice_clones.create(audio=args.audio, name=args.name)
+        clone = client.voice_clones.create(
+            audio=args.audio, name=args.name, consent_challenge_id=challenge, consent_audio=args.consent
+        )
         if args.wait and clone.similarity_pending:
             if not args.json:  # the clone is usable already: say so, then wait for the score
                 print("\n".join(_clone_report(clone.to_dict())), flush=True)

@@ -46,6 +46,8 @@ from voxclone.client._websocket import (
 from voxclone.client.types import (
     Account,
     ClonePage,
+    ConsentChallenge,
+    ConsentEvidence,
     SpeechResult,
     TimedSpeechResult,
     Voice,
@@ -78,6 +80,8 @@ __all__ = [
     "Client",
     "ClonePage",
     "ConflictError",
+    "ConsentChallenge",
+    "ConsentEvidence",
     "InsufficientCreditsError",
     "InternalServerError",
     "NotFoundError",

@@ -12,9 +12,11 @@ from voxclone.client._outeai import AsyncOuteAIMethods, OuteAIMethods
 from voxclone.client.resources import (
     AccountResource,
     AsyncAccountResource,
+    AsyncConsent,
     AsyncSpeech,
     AsyncVoiceClones,
     AsyncVoices,
+    Consent,
     Speech,
     VoiceClones,
     Voices,
@@ -55,6 +57,7 @@ class Client(OuteAIMethods):
     voices: Voices
     speech: Speech
     account: AccountResource
+    consent: Consent
 
     def __init__(
         self,
@@ -78,6 +81,7 @@ class Client(OuteAIMethods):
         self.voices = Voices(self)
         self.speech = Speech(self)
         self.account = AccountResource(self)
+        self.consent = Consent(self)
 
     def with_options(
         self,
@@ -116,6 +120,7 @@ class AsyncClient(AsyncOuteAIMethods):
     voices: AsyncVoices
     speech: AsyncSpeech
     account: AsyncAccountResource
+    consent: AsyncConsent
 
     def __init__(
         self,
@@ -139,6 +144,7 @@ class AsyncClient(AsyncOuteAIMethods):
         self.voices = AsyncVoices(self)
         self.speech = AsyncSpeech(self)
         self.account = AsyncAccountResource(self)
+        self.consent = AsyncConsent(self)
 
     def with_options(
         self,

@@ -101,6 +101,51 @@ class VoiceClone(_Record):
 
 
 @dataclass(frozen=True)
+class ConsentChallenge(_Record):
+    """A phrase for the speaker to read aloud before cloning (valid until ``expires_at``, once)."""
+
+    challenge_id: str
+    phrase: str
+    expires_at: str | None = None
+    language: str = "en"
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ConsentChallenge:
+        return cls(
+            challenge_id=str(data["challenge_id"]),
+            phrase=str(data.get("phrase", "")),
+            expires_at=data.get("expires_at"),
+            language=str(data.get("language", "en")),
+            raw=dict(data),
+        )
+
+
+@dataclass(frozen=True)
+class ConsentEvidence(_Record):
+    """The spoken-consent evidence kept with a clone (all fields in ``raw``)."""
+
+    voice_id: str
+    challenge_id: str
+    transcript: str
+    word_score: float
+    speaker_score: float | None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ConsentEvidence:
+        score = data.get("speaker_score")
+        return cls(
+            voice_id=str(data["voice_id"]),
+            challenge_id=str(data.get("challenge_id", "")),
+            transcript=str(data.get("transcript", "")),
+            word_score=float(data.get("word_score", 0.0)),
+            speaker_score=float(score) if isinstance(score, (int, float)) else None,
+            raw=dict(data),
+        )
+
+
+@dataclass(frozen=True)
 class ClonePage:
     """One page of :meth:`voice_clones.list` (newest first); iterate it for its clones."""
 

@@ -21,7 +21,7 @@ from voxclone.settings import Settings
 from voxclone.store import repositories as repo
 from voxclone.store.db import Database
 from voxclone.store.ids import new_id
-from voxclone.store.models import Account, ApiKey, utcnow
+from voxclone.store.models import Account, ApiKey, ConsentPolicy, utcnow
 
 KEY_PREFIX = "oute_"
 DISPLAY_PREFIX_CHARS = 12
@@ -42,6 +42,7 @@ class AccountRef:
 
     id: str
     name: str
+    key_id: str | None = field(default=None, compare=False)  # the API key that authenticated this request
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ class AccountService:
             found = repo.find_account_by_key(session, key_hash=hash_key(api_key))
         if found is None:
             raise AuthenticationFailed("the API key is invalid or has been revoked")
-        return AccountRef(id=found[0], name=found[1])
+        return AccountRef(id=found[0], name=found[1], key_id=found[2])
 
     def create_key(
         self, *, account: str | None = None, credits: Decimal | str = "0"
@@ -127,6 +128,21 @@ class AccountService:
             repo.add_ledger_entry(session, account_id=row.id, kind="topup", amount_micro=micro)
             session.flush()
             return format_credits(repo.balance_micro(session, account_id=row.id))
+
+    def set_require_consent(self, *, account: str, required: bool | None) -> str:
+        """Override the server's consent policy for ``account`` (name or id): ``True`` requires a
+        spoken consent for each new clone, ``False`` does not, ``None`` follows
+        ``VOXCLONE_REQUIRE_CONSENT``. Returns the account's name."""
+        with self._db.write_sessions.begin() as session:
+            row = self._find(session, account)
+            policy = session.get(ConsentPolicy, row.id)
+            if required is None and policy is not None:
+                session.delete(policy)
+            elif required is not None and policy is None:
+                session.add(ConsentPolicy(account_id=row.id, require_consent=required))
+            elif policy is not None and required is not None:
+                policy.require_consent = required
+            return row.name
 
     def revoke_key(self, *, key: str) -> int:
         """Revoke a key given in full or by its displayed prefix; returns how many were revoked."""

@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from voxclone.engines.base import Engine
 from voxclone.errors import Conflict, InsufficientCredits, InvalidRequest, NotFound, Unprocessable
 from voxclone.service.accounts import AccountRef
+from voxclone.service.consent import ConsentService, Evidence, PendingConsent
 from voxclone.service.money import format_credits, to_micro
 from voxclone.service.pool import SynthesisPool
 from voxclone.service.selfcheck import encode_check_audio
@@ -42,6 +43,7 @@ from voxclone.voices.profile import VoiceProfile
 
 if TYPE_CHECKING:
     from voxclone.audio.intake import ReferenceAnalyzer
+    from voxclone.audio.speaker import SpeakerEncoder
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +105,7 @@ class Enrolled:
     quality: dict[str, Any]
     reference: np.ndarray
     sample_rate: int
+    evidence: Evidence | None = None
 
 
 class CloneService:
@@ -129,6 +132,7 @@ class CloneService:
         self._cache_lock = threading.Lock()
         self._analyzer_obj: ReferenceAnalyzer | None = analyzer
         self._analyzer_lock = threading.Lock()
+        self.consent: ConsentService | None = None  # set by the container (spoken consent)
 
     # ----------------------------------------------------------------------------------- create
 
@@ -159,20 +163,37 @@ class CloneService:
         filename: str | None,
         content_type: str | None,
         idempotency_key: str | None = None,
+        consent_challenge_id: str | None = None,
+        consent_audio: bytes | None = None,
     ) -> CloneCreated:
         """Create a clone from an uploaded reference recording and charge ``clone_cost``.
 
         The clone comes back with ``similarity_status`` ``pending`` (filled in later by the
         self-check worker) or ``unavailable`` (the engine has no calibrated measure). Database and
         blob work runs on worker threads, never on the event loop.
+
+        With ``consent_challenge_id`` (required when the account's consent policy is on), the
+        speaker's spoken consent is checked first: ``consent_audio`` (or, without it, the reference
+        itself) must say the challenge's phrase in the reference's voice; the evidence is kept.
         """
         stored = await anyio.to_thread.run_sync(
             lambda: self.precheck(account=account, name=name, audio=audio, idempotency_key=idempotency_key)
         )
         if stored is not None:
             return stored
+        pending = None
+        if self.consent is not None:
+            consent = self.consent
+            pending = await anyio.to_thread.run_sync(
+                lambda: consent.begin(account=account, challenge_id=consent_challenge_id)
+            )
         slot = self._pool.reserve()
-        enrolled = await self._pool.run(slot, lambda: self.enroll_reference(audio, filename, content_type))
+        enrolled = await self._pool.run(
+            slot,
+            lambda: self.enroll_reference(
+                audio, filename, content_type, consent=pending, consent_audio=consent_audio
+            ),
+        )
         created = await anyio.to_thread.run_sync(
             lambda: self._commit(account, name, audio, enrolled, idempotency_key)
         )
@@ -184,9 +205,18 @@ class CloneService:
         if self._wake_checks is not None and self._engine.capabilities.self_check:
             self._wake_checks()
 
-    def enroll_reference(self, data: bytes, filename: str | None, content_type: str | None) -> Enrolled:
-        """Intake (decode, checks, quality report) and enrollment of an uploaded recording;
-        blocking, CPU-heavy (run it on the worker pool). No self-check: see the module doc."""
+    def enroll_reference(
+        self,
+        data: bytes,
+        filename: str | None,
+        content_type: str | None,
+        *,
+        consent: PendingConsent | None = None,
+        consent_audio: bytes | None = None,
+    ) -> Enrolled:
+        """Intake (decode, checks, quality report), the consent checks when ``consent`` is given,
+        and enrollment of an uploaded recording; blocking, CPU-heavy (run it on the worker pool).
+        No self-check: see the module doc."""
         from voxclone.audio.intake import prepare_reference
 
         prepared = prepare_reference(
@@ -196,6 +226,15 @@ class CloneService:
             target_sample_rate=self._engine.sample_rate,
             analyzer=self._analyzer(),
         )
+        evidence = None
+        if consent is not None and self.consent is not None:
+            evidence = self.consent.verify(
+                consent,
+                consent_audio=consent_audio,
+                reference=prepared.audio,
+                reference_rate=prepared.sample_rate,
+                reference_bytes=data,
+            )
         profile = self._engine.enroll(prepared.audio, prepared.sample_rate)
         quality = dict(prepared.quality)
         if prepared.notes:
@@ -206,7 +245,12 @@ class CloneService:
             quality=quality,
             reference=prepared.audio,
             sample_rate=prepared.sample_rate,
+            evidence=evidence,
         )
+
+    def speaker_encoder(self) -> SpeakerEncoder:
+        """The process's d-vector encoder (the engine's when it holds one)."""
+        return self._analyzer().encoder
 
     def _check_blob(self, key: str, enrolled: Enrolled) -> tuple[str, bytes] | None:
         """``(key, bytes)`` of the deferred self-check's input, or ``None`` when the engine has
@@ -262,6 +306,10 @@ class CloneService:
                     )
                     session.add(row)
                     session.flush()
+                    if enrolled.evidence is not None and self.consent is not None:
+                        self.consent.record(
+                            session, blobs, clone_id=clone_id, account=account, evidence=enrolled.evidence
+                        )
                     record = CloneRecord.from_row(row)
                     repo.add_ledger_entry(
                         session,
@@ -340,6 +388,17 @@ class CloneService:
             rows = repo.list_clones(session, account_id=account.id, limit=limit + 1, before_id=after)
         return [CloneRecord.from_row(r) for r in rows[:limit]], len(rows) > limit
 
+    def consent_evidence(self, *, account: AccountRef, voice_id: str) -> dict[str, Any]:
+        """The spoken-consent evidence kept with one of the caller's clones (404 when none)."""
+        with self._db.sessions() as session:
+            self._get(session, account, voice_id)
+            found = ConsentService.evidence(session, clone_id=voice_id)
+        if found is None:
+            raise NotFound(
+                f"voice {voice_id!r} was created without a spoken consent", code="consent_not_found"
+            )
+        return found
+
     def retrieve(self, *, account: AccountRef, voice_id: str) -> CloneRecord:
         with self._db.sessions() as session:
             return CloneRecord.from_row(self._get(session, account, voice_id))
@@ -357,6 +416,8 @@ class CloneService:
             self._db.write_sessions.begin() as session,
         ):
             row = self._get(session, account, voice_id)
+            ConsentService.remove(session, blobs, clone_id=voice_id)
+            session.flush()
             for key in (row.profile_key, row.reference_key, row.check_key):
                 if key:
                     blobs.delete(key)

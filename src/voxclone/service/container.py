@@ -11,6 +11,7 @@ from voxclone.engines.base import Engine
 from voxclone.service.accounts import AccountService
 from voxclone.service.capabilities import CapabilityReport, check_capabilities
 from voxclone.service.clones import CloneService
+from voxclone.service.consent import ConsentService
 from voxclone.service.holds import CreditHolds
 from voxclone.service.pool import SynthesisPool
 from voxclone.service.selfcheck import SimilarityWorker
@@ -30,6 +31,7 @@ class Services:
     pool: SynthesisPool
     accounts: AccountService
     clones: CloneService
+    consent: ConsentService
     holds: CreditHolds
     speech: SpeechService
     capabilities: CapabilityReport
@@ -53,6 +55,8 @@ class Services:
         clones = CloneService(
             db=db, engine=engine, pool=pool, settings=settings, analyzer=analyzer, wake_checks=checks.wake
         )
+        consent = ConsentService(db=db, settings=settings, encoder=clones.speaker_encoder)
+        clones.consent = consent
         holds = CreditHolds(
             db=db, cost_per_second=settings.cost_per_second, timeout_s=settings.hold_timeout_s
         )
@@ -63,6 +67,7 @@ class Services:
             pool=pool,
             accounts=AccountService(db=db, settings=settings),
             clones=clones,
+            consent=consent,
             holds=holds,
             speech=SpeechService(
                 db=db, engine=engine, pool=pool, clones=clones, holds=holds, settings=settings

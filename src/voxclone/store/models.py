@@ -12,7 +12,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -145,4 +156,53 @@ class Blob(Base):
 
     key: Mapped[str] = mapped_column(String(120), primary_key=True)
     data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ConsentPolicy(Base):
+    """An account's override of ``VOXCLONE_REQUIRE_CONSENT`` (no row: the server's setting)."""
+
+    __tablename__ = "consent_policies"
+
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    require_consent: Mapped[bool] = mapped_column(Boolean)
+
+
+class ConsentChallenge(Base):
+    """A phrase handed out for a spoken consent; ``used_at``/``clone_id`` are set by the clone it
+    consented to (once), which also deletes it."""
+
+    __tablename__ = "consent_challenges"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    language: Mapped[str] = mapped_column(String(16))
+    speaker_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    phrase: Mapped[str] = mapped_column(String(1000))
+    statement: Mapped[str] = mapped_column(String(1000))
+    words: Mapped[list[str]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    clone_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+
+
+class ConsentRecord(Base):
+    """The evidence of a clone's spoken consent, kept as long as the clone."""
+
+    __tablename__ = "consent_records"
+
+    clone_id: Mapped[str] = mapped_column(ForeignKey("voice_clones.id", ondelete="CASCADE"), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    challenge_id: Mapped[str] = mapped_column(String(40))
+    language: Mapped[str] = mapped_column(String(16))
+    phrase: Mapped[str] = mapped_column(String(1000))
+    transcript: Mapped[str] = mapped_column(String(4000))
+    word_score: Mapped[float] = mapped_column(Float)
+    speaker_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    speaker_threshold: Mapped[float] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(20))  # consent_audio | reference
+    audio_sha256: Mapped[str] = mapped_column(String(64))
+    audio_key: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    api_key_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

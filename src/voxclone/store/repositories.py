@@ -50,15 +50,15 @@ def find_active_key(session: Session, *, key_hash: str) -> ApiKey | None:
     return session.scalar(select(ApiKey).where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None)))
 
 
-def find_account_by_key(session: Session, *, key_hash: str) -> tuple[str, str] | None:
-    """``(account_id, name)`` owning the active key with ``key_hash`` (one query)."""
+def find_account_by_key(session: Session, *, key_hash: str) -> tuple[str, str, str] | None:
+    """``(account_id, name, key_id)`` owning the active key with ``key_hash`` (one query)."""
     stmt = (
-        select(Account.id, Account.name)
+        select(Account.id, Account.name, ApiKey.id)
         .join(ApiKey, ApiKey.account_id == Account.id)
         .where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
     )
     row = session.execute(stmt).first()
-    return (row[0], row[1]) if row else None
+    return (row[0], row[1], row[2]) if row else None
 
 
 def account_totals(session: Session, *, account_id: str) -> tuple[int, int, int, int, int]:

@@ -19,11 +19,13 @@ router = APIRouter(tags=["health"])
 @router.get("/api/v1/health", response_model=HealthPublic, responses=error_responses(503))
 def read_health(services: ServicesDep) -> HealthPublic:
     capabilities = services.capabilities
+    consent = {"available": services.consent.available(), "required": services.settings.require_consent}
     return HealthPublic.model_validate(
         {
             "status": capabilities.status,
             "version": __version__,
             "engine": services.engine.info(),
             "capabilities": capabilities.public(),
+            "consent": consent,
         }
     )

@@ -35,6 +35,17 @@ _UPLOAD_SCHEMA: dict[str, Any] = {
                             "maxLength": 200,
                             "description": "1–200 characters, not only spaces, no control characters",
                         },
+                        "consent_challenge_id": {
+                            "type": "string",
+                            "description": "a `cc_…` id from POST /api/v1/consent-challenges: the "
+                            "speaker's spoken consent (required when the consent policy is on)",
+                        },
+                        "consent_audio": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "the speaker reading the challenge phrase; without it the "
+                            "reference itself must contain the phrase",
+                        },
                     },
                 }
             }
@@ -51,7 +62,7 @@ _CLONE_ID = {"pattern": "^vc_[0-9a-hjkmnp-tv-z]{26}$"}
     status_code=201,
     response_model=Envelope[VoiceClonePublic],
     openapi_extra=_UPLOAD_SCHEMA,
-    responses=error_responses(400, 401, 402, 409, 413, 415, 422, 503),
+    responses=error_responses(400, 401, 402, 403, 404, 409, 410, 413, 415, 422, 503),
 )
 async def create_voice_clone(
     request: Request,
@@ -76,17 +87,34 @@ async def create_voice_clone(
             "send the recording as multipart/form-data with fields audio and name",
             code="invalid_content_type",
         )
-    async with request.form(max_files=2, max_fields=20) as form:
+    async with request.form(max_files=3, max_fields=20) as form:
         upload = form.get("audio") or form.get("file")
         name = form.get("name")
+        challenge_id = form.get("consent_challenge_id")
+        consent_upload = form.get("consent_audio")
         if not isinstance(upload, UploadFile):
             raise InvalidRequest("the multipart field `audio` (a file) is required", code="missing_audio")
         if not isinstance(name, str) or not name.strip():
             raise InvalidRequest("the multipart field `name` is required", code="invalid_name")
+        if challenge_id is not None and not isinstance(challenge_id, str):
+            raise InvalidRequest(
+                "consent_challenge_id must be a text field (a cc_… id)", code="invalid_consent_challenge"
+            )
+        if consent_upload is not None and not isinstance(consent_upload, UploadFile):
+            raise InvalidRequest(
+                "consent_audio must be a file (the speaker reading the challenge phrase)",
+                code="invalid_consent_audio",
+            )
         data = await upload.read(limit + 1)
         filename, upload_type = upload.filename, upload.content_type
-    if len(data) > limit:
+        consent_data = await consent_upload.read(limit + 1) if consent_upload is not None else None
+    if len(data) > limit or (consent_data is not None and len(consent_data) > limit):
         raise PayloadTooLarge(f"the upload is larger than {limit // (1024 * 1024)} MB")
+    if consent_data is not None and not challenge_id:
+        raise InvalidRequest(
+            "consent_audio needs the consent_challenge_id of the phrase it reads",
+            code="invalid_consent_challenge",
+        )
     created = await services.clones.create(
         account=account,
         name=name.strip(),
@@ -94,6 +122,8 @@ async def create_voice_clone(
         filename=filename,
         content_type=upload_type,
         idempotency_key=idempotency_key or None,
+        consent_challenge_id=challenge_id.strip() if challenge_id else None,
+        consent_audio=consent_data,
     )
     headers = {"Idempotent-Replayed": "true"} if created.replayed else {}
     body = Envelope(data=VoiceClonePublic(**created.record.as_dict())).model_dump(

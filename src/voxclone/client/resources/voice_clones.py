@@ -13,13 +13,19 @@ import httpx
 
 from voxclone.client._files import AudioInput, read_audio_input
 from voxclone.client._resource import AsyncAPIResource, SyncAPIResource, json_body, json_data
-from voxclone.client.types import ClonePage, VoiceClone
+from voxclone.client.types import ClonePage, ConsentEvidence, VoiceClone
 
 PATH = "/api/v1/voice-clones"
 
 
 def create_request(
-    *, audio: AudioInput, name: str, filename: str | None, idempotency_key: str | None
+    *,
+    audio: AudioInput,
+    name: str,
+    filename: str | None,
+    idempotency_key: str | None,
+    consent_challenge_id: str | None = None,
+    consent_audio: AudioInput | None = None,
 ) -> dict[str, Any]:
     """Keyword arguments of ``_request`` for a clone upload.
 
@@ -29,9 +35,15 @@ def create_request(
     upload = read_audio_input(audio, filename=filename)
     key = idempotency_key or f"vc-create-{uuid.uuid4().hex}"
     boundary = uuid.uuid4().hex
+    files = {"audio": upload}
+    if consent_audio is not None:
+        files["consent_audio"] = read_audio_input(consent_audio)
+    data = {"name": name}
+    if consent_challenge_id is not None:
+        data["consent_challenge_id"] = consent_challenge_id
     return {
-        "files": {"audio": upload},
-        "data": {"name": name},
+        "files": files,
+        "data": data,
         "headers": {
             "Idempotency-Key": key,
             "Content-Type": f"multipart/form-data; boundary={boundary}",
@@ -74,6 +86,8 @@ class VoiceClones(SyncAPIResource):
         name: str,
         filename: str | None = None,
         idempotency_key: str | None = None,
+        consent_challenge_id: str | None = None,
+        consent_audio: AudioInput | None = None,
     ) -> VoiceClone:
         """Clone a voice from a recording of one speaker (5–30 s of clear speech is best).
 
@@ -88,8 +102,20 @@ class VoiceClones(SyncAPIResource):
         idempotency_key : str, optional
             Makes a repeated call (or a retry after a lost answer) return the first clone instead
             of creating and charging a second; generated per call when omitted.
+        consent_challenge_id : str, optional
+            A ``cc_…`` id from :meth:`Consent.create_challenge`: the speaker's spoken consent
+            (required when the server's or account's consent policy is on).
+        consent_audio : path, bytes or binary file, optional
+            The speaker reading the challenge's phrase; without it the reference itself must say it.
         """
-        kwargs = create_request(audio=audio, name=name, filename=filename, idempotency_key=idempotency_key)
+        kwargs = create_request(
+            audio=audio,
+            name=name,
+            filename=filename,
+            idempotency_key=idempotency_key,
+            consent_challenge_id=consent_challenge_id,
+            consent_audio=consent_audio,
+        )
         return VoiceClone.from_dict(json_data(self._client._request("POST", PATH, **kwargs)))
 
     def list(self, *, limit: int | None = None, after: str | None = None) -> ClonePage:
@@ -136,6 +162,12 @@ class VoiceClones(SyncAPIResource):
                 return clone
             time.sleep(max(0.0, min(interval, deadline - time.monotonic())))
 
+    def retrieve_consent(self, voice_id: str) -> ConsentEvidence:
+        """The spoken-consent evidence kept with a clone (404 ``consent_not_found`` without one)."""
+        return ConsentEvidence.from_dict(
+            json_data(self._client._request("GET", f"{_item(voice_id)}/consent"))
+        )
+
 
 class AsyncVoiceClones(AsyncAPIResource):
     async def create(
@@ -145,9 +177,18 @@ class AsyncVoiceClones(AsyncAPIResource):
         name: str,
         filename: str | None = None,
         idempotency_key: str | None = None,
+        consent_challenge_id: str | None = None,
+        consent_audio: AudioInput | None = None,
     ) -> VoiceClone:
         """Async twin of :meth:`VoiceClones.create`."""
-        kwargs = create_request(audio=audio, name=name, filename=filename, idempotency_key=idempotency_key)
+        kwargs = create_request(
+            audio=audio,
+            name=name,
+            filename=filename,
+            idempotency_key=idempotency_key,
+            consent_challenge_id=consent_challenge_id,
+            consent_audio=consent_audio,
+        )
         return VoiceClone.from_dict(json_data(await self._client._request("POST", PATH, **kwargs)))
 
     async def list(self, *, limit: int | None = None, after: str | None = None) -> ClonePage:
@@ -184,3 +225,8 @@ class AsyncVoiceClones(AsyncAPIResource):
             if not clone.similarity_pending or time.monotonic() >= deadline:
                 return clone
             await asyncio.sleep(max(0.0, min(interval, deadline - time.monotonic())))
+
+    async def retrieve_consent(self, voice_id: str) -> ConsentEvidence:
+        """Async twin of :meth:`VoiceClones.retrieve_consent`."""
+        response = await self._client._request("GET", f"{_item(voice_id)}/consent")
+        return ConsentEvidence.from_dict(json_data(response))

@@ -106,10 +106,14 @@ export class Api {
     return out;
   }
 
-  async createClone(file, name, filename) {
+  async createClone(file, name, filename, consent = null) {
     const form = new FormData();
     form.append("audio", file, filename || file.name || "reference.webm");
     form.append("name", name);
+    if (consent) {
+      form.append("consent_challenge_id", consent.challengeId);
+      if (consent.audio) form.append("consent_audio", consent.audio.blob, consent.audio.filename);
+    }
     const body = await this.json("POST", "api/v1/voice-clones", { form });
     return body.data || body;
   }

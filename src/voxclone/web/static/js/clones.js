@@ -1,6 +1,7 @@
 // The "Clone a voice" and "Your voices" cards: record or upload a reference, create the clone,
 // list clones with a test sample each, delete them.
 
+import { ConsentStep } from "./consent.js";
 import { floatToWav } from "./pcm.js";
 import { extensionFor, Recorder, recordingSupported } from "./recorder.js";
 import { hideQuality, showQuality } from "./quality.js";
@@ -29,6 +30,7 @@ export class ClonePanel {
     this.fileInput = $("ref-file");
     this.name = $("clone-name");
     this.create = $("clone-go");
+    this.consent = new ConsentStep(api);
     this.recStart.addEventListener("click", () => this.record());
     this.recStop.addEventListener("click", () => this.recorder && this.recorder.stop());
     this.fileInput.addEventListener("change", () => this.pickFile());
@@ -165,7 +167,9 @@ export class ClonePanel {
     this.create.setAttribute("aria-busy", "true");
     announce("Creating the clone… checking the reference.");
     try {
-      const clone = await this.api.createClone(this.reference.blob, name, this.reference.filename);
+      const clone = await this.api.createClone(
+        this.reference.blob, name, this.reference.filename, this.consent.fields());
+      this.consent.reset();
       showQuality(clone);
       $("quality-title").textContent = `Quality report: ${clone.name || name}`;
       await Promise.all([this.hooks.onCreated(clone), this.refresh()]);

@@ -1,0 +1,1 @@
+"""Spoken consent: challenge phrases, offline word and speaker checks (see docs and bench/consent.py)."""
