@@ -18,7 +18,16 @@ from voxclone.api.body_limit import BodyLimitMiddleware
 from voxclone.api.errors import install_error_handlers
 from voxclone.api.middleware import RequestIdMiddleware
 from voxclone.api.openapi import install_openapi
-from voxclone.api.routes import account, health, models, openai_speech, tts, voice_clones, voices
+from voxclone.api.routes import (
+    account,
+    health,
+    models,
+    openai_speech,
+    tts,
+    voice_clones,
+    voices,
+    watermark,
+)
 from voxclone.engines.base import Engine
 from voxclone.service.container import Services
 
@@ -88,7 +97,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     )
     app.state.settings = settings
     app.state.services = None
-    for module in (health, voices, voice_clones, tts, account, openai_speech, models):
+    for module in (health, voices, voice_clones, tts, account, openai_speech, models, watermark):
         app.include_router(module.router)
     install_error_handlers(app)
     install_openapi(app)
@@ -96,7 +105,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         BodyLimitMiddleware,
         json_bytes=settings.json_body_limit(),
         upload_bytes=settings.max_upload_bytes,
-        upload_paths=("/api/v1/voice-clones",),
+        upload_paths=("/api/v1/voice-clones", "/api/v1/watermark/detect"),
     )
     app.add_middleware(RequestIdMiddleware)
     _mount_playground(app)
