@@ -282,13 +282,18 @@ def main() -> None:
 
     robustness = {}
     for name, attack in attacks(rng).items():
-        detected = payloads = 0
+        detected = payloads = whole = 0
         for c in clips:
             audio, sr = attack(c["marked"], SR)
             found = detector.detect(excerpt(audio, sr, rng), sr)
             detected += found.watermarked
             payloads += found.payload == c["payload"]
-        robustness[name] = {"detected": detected / len(clips), "payload_decoded": payloads / len(clips)}
+            whole += detector.detect(audio, sr).payload == c["payload"]
+        robustness[name] = {
+            "detected_3s": detected / len(clips),
+            "payload_decoded_3s": payloads / len(clips),
+            "payload_decoded_whole_clip": whole / len(clips),
+        }
         print(f"{name}: {robustness[name]}", file=sys.stderr)
 
     start = time.perf_counter()

@@ -20,6 +20,10 @@ _K = 7  # constraint length
 _GENERATORS = (0o133, 0o171)
 _TAIL = _K - 1
 CODED_BITS = 2 * (PAYLOAD_BITS + CRC_BITS + _TAIL)
+_STRIDE = 37  # coprime with CODED_BITS: neighbouring coded bits sit ~0.5 s apart
+SLOT_OF_BIT = (np.arange(CODED_BITS) * _STRIDE) % CODED_BITS
+"""Interleaver: coded bit ``i`` is sent in slot ``SLOT_OF_BIT[i]``, so a pause in the speech (no
+mark under it) erases scattered bits, which the code corrects, not a burst, which it cannot."""
 
 
 @dataclass(frozen=True)
@@ -74,12 +78,14 @@ def _convolve(bits: np.ndarray) -> np.ndarray:
 
 
 def encode(payload: Payload) -> np.ndarray:
-    """The :data:`CODED_BITS` coded bits (0/1) of ``payload``."""
+    """The :data:`CODED_BITS` coded bits (0/1) of ``payload``, in slot order (interleaved)."""
     if not (0 <= payload.server_id < 1 << 16 and 0 <= payload.account_hash < 1 << 16):
         raise ValueError("server_id and account_hash must be 16-bit unsigned integers")
     info = np.concatenate([_int_bits(payload.server_id, 16), _int_bits(payload.account_hash, 16)])
     message = np.concatenate([info, crc16(info), np.zeros(_TAIL, np.uint8)])
-    return _convolve(message)
+    slots = np.empty(CODED_BITS, dtype=np.uint8)
+    slots[SLOT_OF_BIT] = _convolve(message)
+    return slots
 
 
 def _trellis() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -121,8 +127,8 @@ def viterbi(soft: np.ndarray) -> np.ndarray:
 
 
 def decode(soft: np.ndarray) -> Payload | None:
-    """The payload in soft coded values (positive means bit 0), or ``None`` when its CRC fails."""
-    bits = viterbi(np.asarray(soft, dtype=np.float64))
+    """The payload in soft values per slot (positive means bit 0), or ``None`` when its CRC fails."""
+    bits = viterbi(np.asarray(soft, dtype=np.float64)[SLOT_OF_BIT])
     info = bits[:PAYLOAD_BITS]
     if not np.array_equal(crc16(info), bits[PAYLOAD_BITS : PAYLOAD_BITS + CRC_BITS]):
         return None

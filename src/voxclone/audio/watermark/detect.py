@@ -128,8 +128,10 @@ class Detector:
         backwards = (-starts) % self.period
         box = {n: (cum[starts + n] - cum[starts])[backwards].astype(np.float32) for n in set(self._slot_len)}
         seen = np.stack([np.roll(box[n], s) for s, n in zip(self._slot_start, self._slot_len, strict=True)])
-        live = seen > 1e-9 * max(float(seen.max()), 1e-30)
-        corr = np.where(live, corr / np.sqrt(np.where(live, seen, 1.0)), 0.0).astype(np.float32)
+        live = seen > np.float32(1e-9 * max(float(seen.max()), 1e-30))
+        scale = np.zeros_like(seen)
+        np.divide(1.0, np.sqrt(seen, where=live, out=scale), where=live, out=scale)
+        corr *= scale
         corr /= np.float32(np.sqrt(np.sum(np.square(corr)) / max(int(live.sum()), 1)) + 1e-30)
         return corr
 
