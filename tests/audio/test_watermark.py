@@ -4,6 +4,8 @@ false alarm on unmarked speech or noise."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from scipy.signal import resample_poly
@@ -49,7 +51,7 @@ def test_mark_is_quiet_and_shaped_by_the_speech(speech: np.ndarray) -> None:
     # in the middle of pauses (0.2 s or more of silence) there is no mark to hear
     quiet = np.abs(speech) < 1e-5
     edges = np.flatnonzero(np.diff(quiet.astype(np.int8)))
-    runs = [(a + 1, b + 1) for a, b in zip(edges[:-1], edges[1:], strict=False) if quiet[a + 1]]
+    runs = [(a + 1, b + 1) for a, b in itertools.pairwise(edges) if quiet[a + 1]]
     pauses = [(a, b) for a, b in runs if b - a > 0.2 * SR]
     assert pauses
     for a, b in pauses:
