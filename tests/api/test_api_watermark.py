@@ -151,3 +151,26 @@ def test_kokoro_watermark_off_is_not_detected(kokoro_client: Any) -> None:
     found = _detect(client, whole.content, headers)
     assert found == {"watermarked": False, "confidence": found["confidence"], "payload": None}
     assert found["confidence"] < 0.99
+
+
+def test_clip_marker_for_paths_outside_the_chunk_path(make_harness: Any) -> None:
+    """A real-time session marks its chunks with ``SpeechService.clip_marker``: the same samples as
+    the chunk path for the same chunks; nothing changes when the watermark is off."""
+    from voxclone.service.accounts import AccountRef
+    from voxclone.service.watermarking import mark_chunks
+
+    rng = np.random.default_rng(3)
+    t = np.arange(2 * SR) / SR
+    chunks = [
+        x.astype(np.float32)
+        for x in np.array_split(0.3 * np.sin(2 * np.pi * 900 * t) * rng.random(t.size), 5)
+    ]
+    account = AccountRef(id="acct_1", name="a")
+    on = make_harness(server_id=5).services.speech
+    clip = on.clip_marker(account)
+    marked = [clip.mark(c) for c in chunks]
+    expected = list(mark_chunks(chunks, on._watermark.marker(account.id)))  # type: ignore[union-attr]
+    assert all(np.array_equal(a, b) for a, b in zip(marked, expected, strict=True))
+    assert not np.array_equal(np.concatenate(marked), np.concatenate(chunks))
+    off = make_harness(watermark=False).services.speech.clip_marker(account)
+    assert all(np.array_equal(off.mark(c), c) for c in chunks)

@@ -38,7 +38,7 @@ from voxclone.service.clones import CloneService
 from voxclone.service.holds import CreditHolds, Hold
 from voxclone.service.money import format_credits, samples_to_ms
 from voxclone.service.pool import Slot, SynthesisPool
-from voxclone.service.watermarking import Watermarking, mark_chunks
+from voxclone.service.watermarking import ClipMarker, Watermarking, mark_chunks
 from voxclone.settings import Settings
 from voxclone.store.db import Database
 from voxclone.voices.profile import VoiceProfile
@@ -168,6 +168,12 @@ class SpeechService:
         )
 
     # ------------------------------------------------------------------------------ synthesis
+
+    def clip_marker(self, account: AccountRef) -> ClipMarker:
+        """The watermark for one clip (or real-time session) of ``account``: ``.mark(chunk)`` on
+        each chunk in order; marks nothing when ``VOXCLONE_WATERMARK=off``. For synthesis paths that
+        do not go through :meth:`_chunks` (the WebSocket's timed chunks)."""
+        return self._watermark.clip(account.id) if self._watermark else ClipMarker(None)
 
     def _chunks(self, job: SpeechJob) -> Iterator[np.ndarray]:
         """The engine's stream of the job's utterance (empty chunks dropped), watermarked

@@ -67,18 +67,39 @@ class Watermarking:
         return cls(server_id=resolve_server_id(settings), sample_rate=sample_rate)
 
     def marker(self, account_id: str) -> Marker:
-        """A marker for one clip of ``account_id``."""
+        """A marker for the clips of ``account_id``."""
         payload = Payload(server_id=self.server_id, account_hash=account_hash(account_id))
         return Marker(sample_rate=self.sample_rate, payload=payload)
+
+    def clip(self, account_id: str) -> ClipMarker:
+        """Marks one clip (or one real-time session's audio) of ``account_id``, chunk after chunk."""
+        return ClipMarker(self.marker(account_id))
+
+
+class ClipMarker:
+    """Marks the consecutive chunks of one clip: keeps the sample position of the next chunk.
+
+    For paths that do not go through :func:`mark_chunks` (a real-time session that speaks several
+    utterances as one audio stream): ``audio = clip.mark(audio)`` on every chunk, in order. The
+    length of a chunk never changes, so word timings stay valid.
+    """
+
+    def __init__(self, marker: Marker | None):
+        self._marker = marker
+        self.offset = 0
+
+    def mark(self, chunk: np.ndarray) -> np.ndarray:
+        """``chunk`` (float32 mono) marked at the clip's current position (unchanged without a marker)."""
+        audio = np.asarray(chunk, dtype=np.float32).reshape(-1)
+        if self._marker is not None and audio.size:
+            audio = self._marker.mark(audio, offset=self.offset)
+        self.offset += audio.size
+        return audio
 
 
 def mark_chunks(chunks: Iterable[np.ndarray], marker: Marker | None) -> Iterator[np.ndarray]:
     """``chunks`` (float32 mono, one clip, in order) with the mark added; as they are when
     ``marker`` is ``None``. Each chunk is marked from its own samples and its position."""
-    offset = 0
+    clip = ClipMarker(marker)
     for chunk in chunks:
-        audio = np.asarray(chunk, dtype=np.float32).reshape(-1)
-        if marker is not None and audio.size:
-            audio = marker.mark(audio, offset=offset)
-        offset += audio.size
-        yield audio
+        yield clip.mark(chunk)
