@@ -1,9 +1,11 @@
 """Find the watermark in audio: whiten, fold onto the pattern's period, search every alignment.
 
-The audio is resampled to :data:`DETECT_RATE`, whitened in the band (each STFT bin divided by the
-smoothed magnitude around it; quiet frames dropped), cut into windows of :data:`WINDOW_S` seconds
-and folded onto one period. For each of the pattern's slots, a circular cross-correlation gives the
-correlation at every alignment; normalised by its RMS over alignments it is ~N(0, 1) without a mark.
+The audio is resampled to :data:`DETECT_RATE`, whitened in the band (each STFT bin divided by its
+magnitude, weighted by its share above the noise floor; quiet frames dropped), cut into windows of
+:data:`WINDOW_S` seconds and folded onto one period. For each of the pattern's slots, a circular
+cross-correlation gives the correlation at every alignment; divided by its standard deviation
+without a mark (from the audio power under the slot at that alignment, so pauses and partial
+periods do not inflate it) it is ~N(0, 1) without a mark.
 The statistic at an alignment is the sum of squares over slots (~chi-square with ``CODED_BITS``
 degrees of freedom without a mark); its maximum over alignments gives a p-value (corrected for the
 alignments and windows searched). The payload is Viterbi-decoded at the best alignment and kept only
