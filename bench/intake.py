@@ -180,8 +180,12 @@ def bench_detection(
         warned += "multiple_speakers" in c
     single_flags = sum(bool({"multiple_speakers", "error:multiple_speakers"} & c) for c in clean_codes)
     out["warnings"]["multiple_speakers"] = {
-        "detected": rejected + warned, "of": len(pairs), "rate": round((rejected + warned) / len(pairs), 3),
-        "rejected_422": rejected, "warned": warned, "false_alarms_on_clean": single_flags,
+        "detected": rejected + warned,
+        "of": len(pairs),
+        "rate": round((rejected + warned) / len(pairs), 3),
+        "rejected_422": rejected,
+        "warned": warned,
+        "false_alarms_on_clean": single_flags,
         "fixture": "two LibriSpeech speakers, 6 s + 6 s",
     }
     return out

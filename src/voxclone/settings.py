@@ -53,6 +53,18 @@ class Settings(BaseSettings):
     clone_cost: Decimal = Decimal("0.025")
     cost_per_second: Decimal = Decimal("0.001")
     initial_credits: Decimal = Decimal("10")
+    watermark: bool = Field(
+        default=True,
+        description="mark every generated clip with an inaudible watermark (server id, account hash); "
+        "VOXCLONE_WATERMARK=off disables it",
+    )
+    server_id: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="id carried by the watermark (0-65535); default: derived from the PostgreSQL "
+        "database, else drawn once and kept in data_dir/server_id",
+    )
     hold_timeout_s: int = Field(
         default=300,
         ge=1,

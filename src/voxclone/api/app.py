@@ -29,6 +29,7 @@ from voxclone.api.routes import (
     tts_websocket,
     voice_clones,
     voices,
+    watermark,
 )
 from voxclone.engines.base import Engine
 from voxclone.errors import EngineUnavailable
@@ -91,7 +92,9 @@ def create_app(
     )
     app.state.settings = settings
     app.state.services = None
-    for module in (health, voices, voice_clones, consent, tts, tts_websocket, account, openai_speech, models):
+    for module in (
+        health, voices, voice_clones, consent, tts, tts_websocket, account, openai_speech, models, watermark
+    ):
         app.include_router(module.router)
     mount_docs(app)
     install_error_handlers(app)
@@ -100,7 +103,7 @@ def create_app(
         BodyLimitMiddleware,
         json_bytes=settings.json_body_limit(),
         upload_bytes=settings.max_upload_bytes,
-        upload_paths=("/api/v1/voice-clones",),
+        upload_paths=("/api/v1/voice-clones", "/api/v1/watermark/detect"),
     )
     app.add_middleware(RequestIdMiddleware)
     _mount_playground(app)

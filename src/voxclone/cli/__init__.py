@@ -21,7 +21,7 @@ EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from voxclone.cli import admin, client_cmds, serve
+    from voxclone.cli import admin, client_cmds, detect, serve
 
     parser = argparse.ArgumentParser(prog="voxclone", description="Self-hosted voice-cloning speech API")
     parser.add_argument("--version", action="version", version=f"voxclone {__version__}")
@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.register(sub)
     admin.register(sub)
     client_cmds.register(sub)
+    detect.register(sub)
     return parser
 
 

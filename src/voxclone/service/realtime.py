@@ -61,6 +61,7 @@ from voxclone.service.realtime_protocol import (
     parse_message,
 )
 from voxclone.service.segmenter import TextSegmenter
+from voxclone.service.watermarking import ClipMarker
 from voxclone.voices.profile import VoiceProfile
 
 log = logging.getLogger(__name__)
@@ -100,6 +101,8 @@ class RealtimeSession:
         self._services = services
         self._engine: Engine = services.engine
         self._account = account
+        # one watermark across the session's audio, chunk after chunk (see service.watermarking)
+        self._clip = services.speech.clip_marker(account)
         self._channel = channel
         self._idle_s = idle_timeout_s
         self._segmenter = TextSegmenter(max_chars=services.settings.max_text_chars)
@@ -299,7 +302,9 @@ class RealtimeSession:
         except Overloaded as e:
             raise SessionClosed(e, CLOSE_TRY_LATER) from e
         try:
-            chunks = pool.iterate(slot, partial(_timed_chunks, self._engine, utterance, voice.timestamps))
+            chunks = pool.iterate(
+                slot, partial(_timed_chunks, self._engine, utterance, voice.timestamps, self._clip)
+            )
             async with aclosing(chunks) as produced:
                 async for chunk in produced:
                     await self._deliver(chunk, voice.timestamps)
@@ -378,12 +383,16 @@ class RealtimeSession:
         return charged
 
 
-def _timed_chunks(engine: Engine, utterance: Utterance, timestamps: bool) -> Iterator[TimedChunk]:
-    """The engine's chunks of ``utterance`` with their words (none unless ``timestamps``)."""
+def _timed_chunks(
+    engine: Engine, utterance: Utterance, timestamps: bool, clip: ClipMarker
+) -> Iterator[TimedChunk]:
+    """The engine's chunks of ``utterance``, watermarked by ``clip``, with their words (none unless
+    ``timestamps``)."""
     source: Iterator[Any] = engine.stream_timed(utterance) if timestamps else engine.stream(utterance)
     try:
         for item in source:
-            yield item if isinstance(item, TimedChunk) else TimedChunk(audio=np.asarray(item))
+            chunk = item if isinstance(item, TimedChunk) else TimedChunk(audio=np.asarray(item))
+            yield TimedChunk(audio=clip.mark(chunk.audio), words=chunk.words)
     finally:
         close = getattr(source, "close", None)
         if close is not None:

@@ -38,6 +38,7 @@ from voxclone.service.clones import CloneService
 from voxclone.service.holds import CreditHolds, Hold
 from voxclone.service.money import format_credits, samples_to_ms
 from voxclone.service.pool import Slot, SynthesisPool
+from voxclone.service.watermarking import ClipMarker, Watermarking, mark_chunks
 from voxclone.settings import Settings
 from voxclone.store.db import Database
 from voxclone.voices.profile import VoiceProfile
@@ -100,6 +101,7 @@ class SpeechService:
         self._pool = pool
         self._clones = clones
         self._settings = settings
+        self._watermark = Watermarking.from_settings(settings, sample_rate=engine.sample_rate)
 
     def prepare(self, *, account: AccountRef, request: SpeechRequest, timestamps: bool = False) -> SpeechJob:
         """Validate, resolve the voice, hold credits and reserve a worker (blocking DB calls).
@@ -179,25 +181,33 @@ class SpeechService:
 
     # ------------------------------------------------------------------------------ synthesis
 
+    def clip_marker(self, account: AccountRef) -> ClipMarker:
+        """The watermark for one clip (or real-time session) of ``account``: ``.mark(chunk)`` on
+        each chunk in order; marks nothing when ``VOXCLONE_WATERMARK=off``. For synthesis paths that
+        do not go through :meth:`_chunks` (the WebSocket's timed chunks)."""
+        return self._watermark.clip(account.id) if self._watermark else ClipMarker(None)
+
     def _chunks(self, job: SpeechJob) -> Generator[np.ndarray, None, None]:
-        """The engine's stream of the job's utterance (empty chunks dropped)."""
+        """The engine's stream of the job's utterance (empty chunks dropped), watermarked
+        (:mod:`voxclone.service.watermarking`): every route, format and stream passes here."""
         chunks = self._engine.stream(job.utterance)
+        marker = self._watermark.marker(job.account.id) if self._watermark else None
         try:
-            for chunk in chunks:
-                audio = np.asarray(chunk, dtype=np.float32).reshape(-1)
-                if audio.size:
-                    yield audio
+            nonempty = (a for a in (np.asarray(c, dtype=np.float32).reshape(-1) for c in chunks) if a.size)
+            yield from mark_chunks(nonempty, marker)
         finally:
             close = getattr(chunks, "close", None)
             if close is not None:
                 close()  # stops the engine's generator at its next chunk
 
     def _timed_chunks(self, job: SpeechJob) -> Iterator[TimedChunk]:
-        """The engine's timed stream of the job's utterance (chunks without audio or words dropped)."""
+        """The engine's timed stream of the job's utterance (chunks without audio or words dropped),
+        watermarked like :meth:`_chunks`."""
         chunks = self._engine.stream_timed(job.utterance)
+        clip = self.clip_marker(job.account)  # the same mark as the untimed path
         try:
             for chunk in chunks:
-                audio = np.asarray(chunk.audio, dtype=np.float32).reshape(-1)
+                audio = clip.mark(np.asarray(chunk.audio, dtype=np.float32).reshape(-1))
                 if audio.size or chunk.words:
                     yield TimedChunk(audio, tuple(chunk.words))
         finally:

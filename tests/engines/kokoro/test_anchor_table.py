@@ -34,7 +34,6 @@ from typing import Any
 import numpy as np
 import pytest
 
-from voxclone.engines.kokoro.cloning.enrollment import context
 from voxclone.engines.kokoro.cloning.styles import AnchorTable
 
 TOOL = Path(__file__).resolve().parents[3] / "tools" / "train_style_map.py"
@@ -59,10 +58,10 @@ def tool() -> ModuleType:
 def renders(tool: ModuleType, kokoro_engine: Any) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Fresh ``(d-vector, log-F0 mean/std, envelope)`` of anchors 1 (a pure pack) and 600 (a blend)."""
     table = AnchorTable.load()
-    ctx = context(kokoro_engine)
+    cloner = kokoro_engine.cloner
     tokens = tool.anchor_tokens()
-    model, encoder = kokoro_engine.model, ctx.encoder
-    return {i: tool.describe(model, encoder, ctx.packs, tokens, table.weights[i]) for i in (1, 600)}
+    model, encoder = kokoro_engine.model, cloner.encoder
+    return {i: tool.describe(model, encoder, cloner.packs, tokens, table.weights[i]) for i in (1, 600)}
 
 
 def mismatches(

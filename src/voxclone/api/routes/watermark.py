@@ -1,0 +1,87 @@
+"""Watermark detection: is this audio from a voxclone server, and from which server and account?"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+from starlette.datastructures import UploadFile
+
+from voxclone.api.deps import CurrentAccount, ServicesDep
+from voxclone.api.openapi import error_responses
+from voxclone.api.schemas import Envelope
+from voxclone.errors import InvalidRequest, PayloadTooLarge
+
+router = APIRouter(tags=["watermark"])
+
+DETECT_MAX_SECONDS = 60.0
+
+_UPLOAD_SCHEMA: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["audio"],
+                    "properties": {
+                        "audio": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "any format the clone upload accepts; 3 s or more "
+                            "(the first 60 s are examined)",
+                        }
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+class WatermarkPayload(BaseModel):
+    server_id: int = Field(description="id of the server that made the clip (0-65535)")
+    account_hash: str = Field(description="4 hex digits: the first 2 bytes of SHA-256(account id)")
+
+
+class WatermarkDetection(BaseModel):
+    watermarked: bool
+    confidence: float = Field(ge=0, le=1, description="1 - p-value of the mark's presence")
+    payload: WatermarkPayload | None = Field(description="null unless watermarked and its CRC matched")
+
+
+def _detect(data: bytes) -> dict[str, Any]:
+    from voxclone.audio.decode import decode_audio
+    from voxclone.audio.watermark import Detector
+
+    decoded = decode_audio(data, max_seconds=DETECT_MAX_SECONDS)
+    return Detector().detect(decoded.audio, decoded.sample_rate).to_json()
+
+
+@router.post(
+    "/api/v1/watermark/detect",
+    response_model=Envelope[WatermarkDetection],
+    openapi_extra=_UPLOAD_SCHEMA,
+    responses=error_responses(400, 401, 413, 415, 422, 503),
+)
+async def detect_watermark(
+    request: Request, services: ServicesDep, account: CurrentAccount
+) -> Envelope[WatermarkDetection]:
+    """Look for voxclone's watermark in a recording (free). Any 3 s excerpt of a generated clip
+    is enough, also after MP3/Opus/AAC encoding, resampling, gain changes and noise."""
+    limit = services.settings.max_upload_bytes
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise InvalidRequest(
+            "send the recording as multipart/form-data with field audio", code="invalid_content_type"
+        )
+    async with request.form(max_files=1, max_fields=5) as form:
+        upload = form.get("audio") or form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise InvalidRequest("the multipart field `audio` (a file) is required", code="missing_audio")
+        data = await upload.read(limit + 1)
+    if len(data) > limit:
+        raise PayloadTooLarge(f"the upload is larger than {limit // (1024 * 1024)} MB")
+    result = await anyio.to_thread.run_sync(_detect, data)
+    return Envelope(data=WatermarkDetection.model_validate(result))
