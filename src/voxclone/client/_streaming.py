@@ -46,11 +46,12 @@ class _StreamBase:
 
     @property
     def content_type(self) -> str:
-        return self.response.headers.get("content-type", "")
+        return str(self.response.headers.get("content-type", ""))
 
     @property
     def request_id(self) -> str | None:
-        return self.response.headers.get("x-request-id")
+        value = self.response.headers.get("x-request-id")
+        return None if value is None else str(value)
 
     @property
     def is_closed(self) -> bool:

@@ -26,7 +26,7 @@ from contextlib import AsyncExitStack, ExitStack
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -324,8 +324,11 @@ class AsyncSpeechWebSocket:
             raise APIConnectionError("the session is closed") from e
 
 
+_Session = TypeVar("_Session", SpeechWebSocket, AsyncSpeechWebSocket)
+
+
 def open_session(
-    cls: type[SpeechWebSocket] | type[AsyncSpeechWebSocket],
+    cls: type[_Session],
     *,
     base_url: str,
     api_key: str,
@@ -335,7 +338,7 @@ def open_session(
     speed: float | None,
     timestamps: bool,
     open_timeout: float,
-) -> Any:
+) -> _Session:
     """Build a (not yet connected) session of ``cls`` for a client's settings."""
     return cls(
         url=websocket_url(base_url),
