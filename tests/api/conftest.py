@@ -47,7 +47,7 @@ def make_harness(make_settings: Callable[..., Settings]) -> Iterator[Callable[..
         client = TestClient(app, raise_server_exceptions=False)
         client.__enter__()
         clients.append(client)
-        engine.chunks_made = 0  # the start-up capability check spoke a test word
+        engine.reset_counts()  # the start-up capability check spoke a test word
         return Harness(client=client, services=app.state.services, engine=engine)
 
     yield make
@@ -92,6 +92,7 @@ def make_live(make_settings: Callable[..., Settings]) -> Iterator[Callable[..., 
                 app = create_app(settings, engine=engine)
                 live.urls.append(stack.enter_context(serve_in_thread(app)))
                 live.services.append(app.state.services)
+                engine.reset_counts()  # the start-up capability check spoke a test word
                 live.engines.append(engine)
             return live
 

@@ -52,6 +52,11 @@ class ToyEngine(Engine):
         self.closed_early = 0
         self.lock = threading.Lock()
 
+    def reset_counts(self) -> None:
+        """Forget the work done so far (the server's start-up check speaks a test word)."""
+        with self.lock:
+            self.started = self.chunks_made = self.closed_early = 0
+
     def languages(self) -> tuple[str, ...]:
         return ("en-us", "es")
 
@@ -89,10 +94,13 @@ class ToyEngine(Engine):
         return freq
 
     def stream(self, utterance: Utterance) -> Iterator[np.ndarray]:
-        for chunk in self.stream_timed(utterance):
+        for chunk in self._word_chunks(utterance):
             yield chunk.audio
 
     def stream_timed(self, utterance: Utterance) -> Iterator[TimedChunk]:
+        return self._word_chunks(utterance)
+
+    def _word_chunks(self, utterance: Utterance) -> Iterator[TimedChunk]:
         """One chunk per word; the word fills its whole chunk."""
         freq = utterance.plan
         assert isinstance(freq, float)  # made by _plan
