@@ -60,6 +60,11 @@ _ENGLISH = {
 # espeak gives "our" only secondary stress; Kokoro then says "are" (Whisper heard "are quarterly" for
 # "Our quarterly" with 5 of 7 voices, "Our" with 6 of 7 once stressed as misaki's lexicon does).
 _OUR = re.compile(r"(?<!\S)ˌW(əɹ|ə)(?=[\s,.;:!?—…]|$)")
+# espeak gives the pronoun "I" (and "I'm", "I'd", "I'll", "I've") no stress; misaki, whose output
+# Kokoro was trained on, always gives it secondary stress. Unstressed, the model spends 50 ms on it
+# (2 frames, against 125 ms with the mark), and a sentence-initial "I" vanished: Whisper heard
+# "Would like to book a table …" on 6 of 7 voices, "I would like …" on 7 of 7 once stressed.
+_PRONOUN_I = re.compile(r"(?<![^\s\"“(])I([mlvd]?)(?=[\s,.;:!?—…\"”)]|$)")
 
 
 def _ordered(table: dict[str, str]) -> list[tuple[str, str]]:
@@ -84,6 +89,7 @@ def espeak_to_kokoro(ipa: str, *, language: str) -> str:
         if language == "en-us":
             ipa = ipa.replace("ː", "")
         ipa = _OUR.sub(r"ˈW\1", ipa)
+        ipa = _PRONOUN_I.sub(r"ˌI\1", ipa)
     ipa = ipa.replace("^", "").replace("-", "")  # ties; espeak's liaison/compound joiners
     return re.sub(r"\s+", " ", ipa).strip()
 
