@@ -38,7 +38,9 @@ class GatedEngine(ToyEngine):
         self.gate = threading.Event()
         self.check_threads: list[str] = []
 
-    def self_check(self, profile: VoiceProfile, reference: np.ndarray, sample_rate: int) -> float | None:
+    def self_check(
+        self, profile: VoiceProfile, reference: np.ndarray, sample_rate: int, *, held_out: Any = None
+    ) -> float | None:
         self.check_threads.append(threading.current_thread().name)
         self.gate.wait(WAIT_S)
         return super().self_check(profile, reference, sample_rate)
@@ -49,7 +51,9 @@ class NoCheckEngine(ToyEngine):
 
     capabilities = Capabilities(cloning=True, self_check=False, timestamps=True, streaming="phrase")
 
-    def self_check(self, profile: VoiceProfile, reference: np.ndarray, sample_rate: int) -> float | None:
+    def self_check(
+        self, profile: VoiceProfile, reference: np.ndarray, sample_rate: int, *, held_out: Any = None
+    ) -> float | None:
         raise AssertionError("self_check called on an engine without one")
 
 

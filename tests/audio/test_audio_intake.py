@@ -20,8 +20,12 @@ SR = 24000
 
 def _prep(analyzer: Any, audio: np.ndarray, sr: int = SR, **kw: Any) -> PreparedReference:
     return prepare_reference(
-        wav_bytes(audio, sr), filename="ref.wav", content_type="audio/wav", target_sample_rate=SR,
-        analyzer=analyzer, **kw,
+        wav_bytes(audio, sr),
+        filename="ref.wav",
+        content_type="audio/wav",
+        target_sample_rate=SR,
+        analyzer=analyzer,
+        **kw,
     )
 
 
@@ -165,7 +169,28 @@ def test_long_reference_uses_best_window(analyzer: Any, speech: np.ndarray) -> N
     long = np.concatenate([speech] * 4)  # ~36 s
     ref = _prep(analyzer, long)
     assert 9.5 <= ref.duration_s <= 15.5
-    assert any("window" in n for n in ref.notes)
+    assert any("of the upload) was used" in n for n in ref.notes)
+    window = ref.quality["window"]
+    assert 0.0 <= window["start_s"] < window["end_s"] <= len(long) / SR
+    assert window["end_s"] - window["start_s"] >= ref.duration_s - 0.05  # pauses may have been shortened
+    assert ref.held_out is not None and ref.held_out.size > 15 * SR  # the rest, for the self-check
+
+
+def test_report_names_the_part_of_the_upload_used(analyzer: Any, speech: np.ndarray) -> None:
+    lead = np.zeros(2 * SR, np.float32)
+    upload = np.concatenate([lead, speech, lead])
+    ref = _prep(analyzer, upload)
+    window = ref.quality["window"]
+    loud = np.flatnonzero(np.abs(upload) > 0.05 * np.abs(upload).max()) / SR  # where speech sounds
+    assert loud[0] - 0.4 <= window["start_s"] <= loud[0] and loud[-1] <= window["end_s"] <= loud[-1] + 0.4
+    assert ref.held_out is None
+    # the prepared audio is that part of the upload (gain and 40 Hz high-pass aside), to the 0.01 s
+    # the report rounds to
+    a = int(window["start_s"] * SR)
+    prepared = ref.audio[SR // 2 : SR // 2 + SR]
+    lags = range(-SR // 50, SR // 50 + 1)
+    corr = [float(np.corrcoef(upload[a + SR // 2 + k : a + SR // 2 + k + SR], prepared)[0, 1]) for k in lags]
+    assert max(corr) > 0.98 and abs(lags[int(np.argmax(corr))]) <= SR // 100
 
 
 def test_content_decides_not_the_name(analyzer: Any, speech: np.ndarray) -> None:

@@ -7,7 +7,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from voxclone.audio.encode import encode_all, open_encoder
-from voxclone.audio.prepare import best_window, normalise_loudness, remove_dc, trim_and_tighten
+from voxclone.audio.prepare import (
+    best_window,
+    normalise_loudness,
+    remove_dc,
+    source_position,
+    trim_and_tighten,
+)
 
 SR = 16000
 
@@ -43,6 +49,17 @@ def test_best_window_prefers_speech_and_respects_bounds() -> None:
     a, b = best_window(x, SR, segs) or (0, 0)
     assert 10 * SR <= b - a <= 15 * SR
     assert a >= 19 * SR  # chose the dense half
+
+
+def test_source_position_maps_the_tightened_clip_back() -> None:
+    silence = np.zeros(2 * SR, np.float32)
+    x = np.concatenate([silence, _burst(1.0), silence, _burst(1.0), silence])
+    segs = [(2 * SR, 3 * SR), (5 * SR, 6 * SR)]
+    y, kept, _ = trim_and_tighten(x, SR, segs)
+    for (s0, e0), (s, e) in zip(segs, kept, strict=True):
+        assert source_position(s, segs, kept) == s0 and source_position(e, segs, kept) == e0
+    assert source_position(0, segs, kept) == 2 * SR - int(0.1 * SR)  # the kept lead-in
+    assert source_position(len(y), segs, kept) == 6 * SR + int(0.1 * SR)
 
 
 def test_best_window_none_without_pauses() -> None:

@@ -7,6 +7,8 @@ the voice, so mixed-up audio between requests is easy to see.
 
 from __future__ import annotations
 
+from typing import Any
+
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -78,7 +80,9 @@ class ToyEngine(Engine):
         level = float(np.abs(np.asarray(audio, np.float32)).mean()) if np.size(audio) else 0.0
         return VoiceProfile("toy", 1, {"freq": np.array([100.0 + level * 1000.0], np.float32)})
 
-    def self_check(self, profile: VoiceProfile, reference: np.ndarray, sample_rate: int) -> float | None:
+    def self_check(
+        self, profile: VoiceProfile, reference: np.ndarray, sample_rate: int, *, held_out: Any = None
+    ) -> float | None:
         expected = float(self.enroll(reference, sample_rate).tensors["freq"][0])
         got = float(profile.tensors["freq"][0])
         return round(max(0.0, 1.0 - abs(expected - got) / expected), 4)

@@ -11,7 +11,10 @@ Error codes (all :class:`~voxclone.errors.ServiceError` subclasses):
 - 422 ``reference_too_short``: under 3 s of speech once silence is trimmed.
 - 422 ``multiple_speakers``: two clearly different voices (borderline cases only warn).
 
-A clip with more than 30 s of speech is cut to its best 10–15 s window; ``notes`` says so.
+A clip with more than 30 s of speech is cut to its best 10–15 s window; ``notes`` says so, and
+the rest of the speech is kept as ``held_out`` for the similarity self-check. The report's
+``window`` names the part of the upload used, in seconds (for shorter clips: from the first to the
+last speech kept).
 """
 
 from __future__ import annotations
@@ -25,10 +28,12 @@ import numpy as np
 from voxclone.audio import quality as q
 from voxclone.audio.decode import decode_audio
 from voxclone.audio.prepare import (
+    WINDOW_MAX_S,
     best_window,
     normalise_loudness,
     remove_dc,
     scale_segments,
+    source_position,
     trim_and_tighten,
 )
 from voxclone.audio.speaker import SpeakerEncoder, resample
@@ -43,12 +48,17 @@ LONG_REFERENCE_S = 30.0
 
 @dataclass
 class PreparedReference:
-    """Enrollment-ready reference: float32 mono ``audio`` at ``sample_rate`` Hz plus its report."""
+    """Enrollment-ready reference: float32 mono ``audio`` at ``sample_rate`` Hz plus its report.
+
+    ``held_out`` is the upload's other speech when only a window of a long upload was kept (same
+    rate and loudness as ``audio``), else ``None``.
+    """
 
     audio: np.ndarray
     sample_rate: int
     quality: dict[str, Any]
     notes: list[str] = field(default_factory=list)
+    held_out: np.ndarray | None = None
 
     @property
     def duration_s(self) -> float:
@@ -128,21 +138,28 @@ class ReferenceAnalyzer:
             if verdict.verdict == "possible":
                 report.add_warning("multiple_speakers")
         audio = resample(mono, sr, target_sample_rate)
-        segments = scale_segments(vad.segments, VAD_RATE, target_sample_rate, len(audio))
-        audio, segments, shortened = trim_and_tighten(audio, target_sample_rate, segments)
+        source_segments = scale_segments(vad.segments, VAD_RATE, target_sample_rate, len(audio))
+        audio, segments, shortened = trim_and_tighten(audio, target_sample_rate, source_segments)
         if shortened:
             notes.append(f"Shortened {shortened} long pause(s).")
+        a, b = 0, len(audio)
+        held_out = None
         if len(audio) / target_sample_rate > LONG_REFERENCE_S:
             # no pause to cut at (one long breathless stretch): take the first 15 s
-            a, b = best_window(audio, target_sample_rate, segments) or (0, int(15.0 * target_sample_rate))
+            fallback = (0, int(WINDOW_MAX_S * target_sample_rate))
+            a, b = best_window(audio, target_sample_rate, segments) or fallback
+            held_out = normalise_loudness(np.concatenate([audio[:a], audio[b:]]), target_sample_rate)
+        start, end = (source_position(i, source_segments, segments) / target_sample_rate for i in (a, b))
+        report_dict = report.to_dict()
+        report_dict["window"] = {"start_s": round(start, 2), "end_s": round(end, 2)}
+        if held_out is not None:
             notes.append(
                 f"The reference is {len(audio) / target_sample_rate:.0f} s long; the best "
-                f"{(b - a) / target_sample_rate:.1f} s window ({a / target_sample_rate:.1f}-"
-                f"{b / target_sample_rate:.1f} s of the trimmed speech) was used."
+                f"{(b - a) / target_sample_rate:.1f} s window ({start:.1f}-{end:.1f} s of the upload) "
+                "was used."
             )
-            audio = audio[a:b]
-        audio = normalise_loudness(audio, target_sample_rate)
-        return PreparedReference(audio, target_sample_rate, report.to_dict(), notes)
+        audio = normalise_loudness(audio[a:b], target_sample_rate)
+        return PreparedReference(audio, target_sample_rate, report_dict, notes, held_out)
 
     @staticmethod
     def _measure(

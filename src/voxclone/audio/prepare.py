@@ -127,6 +127,20 @@ def best_window(
     return None if best is None else (best[1], best[2])
 
 
+def source_position(index: int, segments: list[tuple[int, int]], kept: list[tuple[int, int]]) -> int:
+    """Map a sample ``index`` of :func:`trim_and_tighten`'s output back to its input.
+
+    ``segments`` are the speech segments in the input, ``kept`` the same segments in the output
+    (as returned). Within a kept stretch the shift is constant, so the nearest segment's shift is
+    exact for speech and for the padding and short pauses kept around it.
+    """
+    if not segments:
+        return index
+    distance = [max(s - index, index - e, 0) for s, e in kept]
+    k = int(np.argmin(distance))
+    return index + segments[k][0] - kept[k][0]
+
+
 def _flat_tops(audio: np.ndarray) -> np.ndarray:
     """Mask of samples in runs of >= 3 at the clip's ceiling (within 0.1% of its peak): clipping."""
     a = np.abs(np.asarray(audio, np.float32))

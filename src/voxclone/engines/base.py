@@ -316,8 +316,19 @@ class Engine(ABC):
         no longer reads: the service re-enrolls such clones from their kept reference audio."""
         return False
 
-    def self_check(self, profile: VoiceProfile, reference: np.ndarray, sample_rate: int) -> float | None:
+    def self_check(
+        self,
+        profile: VoiceProfile,
+        reference: np.ndarray,
+        sample_rate: int,
+        *,
+        held_out: np.ndarray | None = None,
+    ) -> float | None:
         """How much a new clone sounds like its reference: 0 (a stranger) to 1 (the speaker).
+
+        ``reference`` is the prepared audio the clone was enrolled from; ``held_out``, when given, is
+        more speech of the same upload that enrollment did not use (a long upload's remainder), at
+        the same rate: an engine should score against it rather than against ``reference``.
 
         ``None`` when the engine has no calibrated measure (``capabilities.self_check`` false).
         """

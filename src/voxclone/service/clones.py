@@ -105,6 +105,7 @@ class Enrolled:
     quality: dict[str, Any]
     reference: np.ndarray
     sample_rate: int
+    held_out: np.ndarray | None = None  # a long upload's speech outside the window, for the check
     evidence: Evidence | None = None
 
 
@@ -245,6 +246,7 @@ class CloneService:
             quality=quality,
             reference=prepared.audio,
             sample_rate=prepared.sample_rate,
+            held_out=prepared.held_out,
             evidence=evidence,
         )
 
@@ -257,7 +259,7 @@ class CloneService:
         no calibrated measure (the clone's ``similarity_status`` is then ``unavailable``)."""
         if not self._engine.capabilities.self_check:
             return None
-        return key, encode_check_audio(enrolled.reference, enrolled.sample_rate)
+        return key, encode_check_audio(enrolled.reference, enrolled.sample_rate, held_out=enrolled.held_out)
 
     def _analyzer(self) -> ReferenceAnalyzer:
         """The intake models, shared for the server's lifetime (with the engine's speaker encoder)."""

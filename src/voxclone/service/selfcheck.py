@@ -37,17 +37,24 @@ MAX_ATTEMPTS = 3  # a check that killed its process this often is marked failed,
 _BUSY_WAIT_S = 0.25
 
 
-def encode_check_audio(audio: np.ndarray, sample_rate: int) -> bytes:
-    """The prepared reference (float32 mono, ``sample_rate`` Hz) as a check blob (``.npz``)."""
+def encode_check_audio(
+    audio: np.ndarray, sample_rate: int, *, held_out: np.ndarray | None = None
+) -> bytes:
+    """The prepared reference (float32 mono, ``sample_rate`` Hz) and, for a long upload, the rest
+    of its speech (``held_out``, what the check scores the clone against) as a check blob (``.npz``)."""
     buf = io.BytesIO()
-    np.savez(buf, audio=np.asarray(audio, dtype=np.float32), sample_rate=np.int64(sample_rate))
+    arrays = {"audio": np.asarray(audio, dtype=np.float32), "sample_rate": np.int64(sample_rate)}
+    if held_out is not None:
+        arrays["held_out"] = np.asarray(held_out, dtype=np.float32)
+    np.savez(buf, **arrays)
     return buf.getvalue()
 
 
-def decode_check_audio(data: bytes) -> tuple[np.ndarray, int]:
-    """Inverse of :func:`encode_check_audio`: ``(audio, sample_rate)``."""
+def decode_check_audio(data: bytes) -> tuple[np.ndarray, int, np.ndarray | None]:
+    """Inverse of :func:`encode_check_audio`: ``(audio, sample_rate, held_out or None)``."""
     with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-        return np.asarray(npz["audio"], dtype=np.float32), int(npz["sample_rate"])
+        held_out = np.asarray(npz["held_out"], dtype=np.float32) if "held_out" in npz.files else None
+        return np.asarray(npz["audio"], dtype=np.float32), int(npz["sample_rate"]), held_out
 
 
 def _lower_this_threads_priority(niceness: int = 10) -> None:
@@ -188,8 +195,8 @@ class SimilarityWorker:
             return None, "failed"
         try:
             profile = VoiceProfile.from_bytes(self._db.blobs.get(claimed.profile_key))
-            audio, sample_rate = decode_check_audio(self._db.blobs.get(claimed.check_key))
-            score = self._engine.self_check(profile, audio, sample_rate)
+            audio, sample_rate, held_out = decode_check_audio(self._db.blobs.get(claimed.check_key))
+            score = self._engine.self_check(profile, audio, sample_rate, held_out=held_out)
         except NotFound:  # deleted meanwhile: the update below changes nothing
             return None, "failed"
         except (ServiceError, ValueError, OSError) as e:

@@ -186,11 +186,25 @@ class KokoroEngine(Engine):
         """
         return cloner_of(self).enroll(audio, sample_rate)
 
-    def self_check(self, profile: VoiceProfile, reference: np.ndarray, sample_rate: int) -> float | None:
+    def self_check(
+        self,
+        profile: VoiceProfile,
+        reference: np.ndarray,
+        sample_rate: int,
+        *,
+        held_out: np.ndarray | None = None,
+    ) -> float | None:
         """The calibrated self-check of a new clone (see :meth:`similarity`)."""
-        return round(float(self.similarity(profile, reference, sample_rate)), 4)
+        return round(float(self.similarity(profile, reference, sample_rate, held_out=held_out)), 4)
 
-    def similarity(self, voice: VoiceProfile, reference_audio: np.ndarray, sample_rate: int) -> float:
+    def similarity(
+        self,
+        voice: VoiceProfile,
+        reference_audio: np.ndarray,
+        sample_rate: int,
+        *,
+        held_out: np.ndarray | None = None,
+    ) -> float:
         """Self-check of a clone against its prepared reference, 0 (a stranger) to 1 (the speaker).
 
         Renders a fixed test sentence (see :mod:`~voxclone.engines.kokoro.cloning.selfcheck`).
@@ -200,7 +214,7 @@ class KokoroEngine(Engine):
         Unprocessable
             ``cloning_unavailable`` without a cloner.
         """
-        return selfcheck.similarity(self, voice, reference_audio, sample_rate)
+        return selfcheck.similarity(self, voice, reference_audio, sample_rate, held_out=held_out)
 
     # -- synthesis ----------------------------------------------------------------------------
 
