@@ -7,11 +7,10 @@ the voice, so mixed-up audio between requests is easy to see.
 
 from __future__ import annotations
 
-from typing import Any
-
 import threading
 import time
 from collections.abc import Iterator, Mapping
+from typing import Any
 
 import numpy as np
 

@@ -43,10 +43,13 @@ def encode_check_audio(
     """The prepared reference (float32 mono, ``sample_rate`` Hz) and, for a long upload, the rest
     of its speech (``held_out``, what the check scores the clone against) as a check blob (``.npz``)."""
     buf = io.BytesIO()
-    arrays = {"audio": np.asarray(audio, dtype=np.float32), "sample_rate": np.int64(sample_rate)}
+    arrays: dict[str, np.ndarray] = {
+        "audio": np.asarray(audio, dtype=np.float32),
+        "sample_rate": np.asarray(sample_rate, dtype=np.int64),
+    }
     if held_out is not None:
         arrays["held_out"] = np.asarray(held_out, dtype=np.float32)
-    np.savez(buf, **arrays)
+    np.savez(buf, **arrays)  # type: ignore[arg-type]
     return buf.getvalue()
 
 
