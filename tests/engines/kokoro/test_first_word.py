@@ -14,7 +14,8 @@ import pytest
 from onnx import TensorProto, helper
 
 from voxclone.engines.kokoro import assets
-from voxclone.engines.kokoro.engine import KokoroEngine, _pace, _styles
+from voxclone.engines.kokoro import profile as kokoro_profile
+from voxclone.engines.kokoro.engine import KokoroEngine, _pace
 from voxclone.engines.kokoro.level import trim_silence
 from voxclone.engines.kokoro.model import STYLE_DIM
 
@@ -47,7 +48,7 @@ def test_first_word_is_stressed_spoken_and_not_trimmed(
     frames = []
     for voice in kokoro_engine.builtin_voices():
         profile = kokoro_engine.builtin_profile(voice.voice_id)
-        styles = _styles(profile)
+        styles = kokoro_profile.style_table(profile)
         style = styles[min(len(chunk.tokens), len(styles)) - 1]  # the row the engine picks
         audio, durations = timed_session.run(
             None,
