@@ -6,6 +6,7 @@ claimed by one that died) are finished by the next."""
 from __future__ import annotations
 
 import asyncio
+import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -183,7 +184,11 @@ def test_a_pending_check_is_claimed_once(
     make_settings: Callable[..., Settings], reference_wav: bytes
 ) -> None:
     settings = make_settings()
-    services = Services.build(settings=settings, engine=ToyEngine())
+    # an engine name of its own: the PostgreSQL database is shared by the whole test session, and
+    # other tests leave pending checks of the plain toy engine behind
+    engine = ToyEngine()
+    engine.name = f"toy-{secrets.token_hex(4)}"
+    services = Services.build(settings=settings, engine=engine)
     try:
         account, _ = services.accounts.create_key(credits="5")
         created = asyncio.run(
@@ -193,15 +198,15 @@ def test_a_pending_check_is_claimed_once(
         )
         stale = utcnow() - timedelta(seconds=60)
         with services.db.write_sessions.begin() as session:
-            first = repo.claim_similarity_check(session, engine="toy", stale_before=stale)
+            first = repo.claim_similarity_check(session, engine=engine.name, stale_before=stale)
         with services.db.write_sessions.begin() as session:
-            second = repo.claim_similarity_check(session, engine="toy", stale_before=stale)
+            second = repo.claim_similarity_check(session, engine=engine.name, stale_before=stale)
             other_engine = repo.claim_similarity_check(session, engine="kokoro", stale_before=utcnow())
         assert first is not None and first.clone_id == created.record.voice_id and first.attempts == 1
         assert second is None and other_engine is None
         with services.db.write_sessions.begin() as session:  # its claimer is presumed dead now
             again = repo.claim_similarity_check(
-                session, engine="toy", stale_before=utcnow() + timedelta(seconds=1)
+                session, engine=engine.name, stale_before=utcnow() + timedelta(seconds=1)
             )
         assert again is not None and again.attempts == 2
     finally:

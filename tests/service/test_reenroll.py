@@ -6,6 +6,7 @@ enrollment now writes version 2. Both databases.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -26,17 +27,21 @@ class ToyEngineV2(ToyEngine):
 
     def enroll(self, audio: np.ndarray, sample_rate: int) -> VoiceProfile:
         profile = super().enroll(audio, sample_rate)
-        return VoiceProfile("toy", 2, profile.tensors, {"method": "v2"})
+        return VoiceProfile(self.name, 2, profile.tensors, {"method": "v2"})
 
     def profile_outdated(self, profile: VoiceProfile) -> bool:
-        return profile.engine == "toy" and profile.version < 2
+        return profile.engine == self.name and profile.version < 2
 
 
 @pytest.fixture
 def build(make_settings: Callable[..., Settings]) -> Iterator[Callable[..., Services]]:
+    """Services around toy engines that all carry one engine name of this test's own (the
+    PostgreSQL database is shared by the test session: other tests' toy clones must not count)."""
     built: list[Services] = []
+    name = f"toy-{secrets.token_hex(4)}"
 
     def make(engine: ToyEngine, **overrides: Any) -> Services:
+        engine.name = name
         services = Services.build(settings=make_settings(**overrides), engine=engine)
         built.append(services)
         return services
@@ -56,7 +61,7 @@ async def _clone(services: Services, reference_wav: bytes, name: str) -> tuple[A
 
 def _stored(services: Services, voice_id: str) -> VoiceProfile:
     with services.db.sessions() as session:
-        rows = {r[0]: r[1] for r in repo.iter_clone_keys(session, engine="toy")}
+        rows = {r[0]: r[1] for r in repo.iter_clone_keys(session, engine=services.engine.name)}
     return VoiceProfile.from_bytes(services.db.blobs.get(rows[voice_id]))
 
 
@@ -68,12 +73,12 @@ async def test_a_pass_reenrolls_outdated_clones_with_references(
     assert _stored(old, kept).version == 1
 
     new = build(ToyEngineV2())
-    report = reenroll_outdated(db=new.db, clones=new.clones, engine_name="toy")
+    report = reenroll_outdated(db=new.db, clones=new.clones, engine_name=new.engine.name)
     assert report.reenrolled == [kept] and not report.failed and report.checked == 1
     profile = _stored(new, kept)
     assert profile.version == 2 and profile.meta["method"] == "v2"
     # a second pass finds nothing to do
-    again = reenroll_outdated(db=new.db, clones=new.clones, engine_name="toy")
+    again = reenroll_outdated(db=new.db, clones=new.clones, engine_name=new.engine.name)
     assert again.reenrolled == [] and again.checked == 1
 
 
@@ -83,7 +88,7 @@ async def test_clones_without_reference_are_reported_not_touched(
     old = build(ToyEngine(), keep_reference_audio=False)
     _, voice_id = await _clone(old, reference_wav, "no-ref")
     new = build(ToyEngineV2(), keep_reference_audio=False)
-    report = reenroll_outdated(db=new.db, clones=new.clones, engine_name="toy")
+    report = reenroll_outdated(db=new.db, clones=new.clones, engine_name=new.engine.name)
     assert report.no_reference == [voice_id] and report.reenrolled == []
     assert _stored(new, voice_id).version == 1
 

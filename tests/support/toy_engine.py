@@ -73,11 +73,11 @@ class ToyEngine(Engine):
     def builtin_profile(self, voice_id: str) -> VoiceProfile:
         if voice_id not in VOICES:
             raise NotFound(f"no voice {voice_id}", code="voice_not_found")
-        return VoiceProfile("toy", 1, {"freq": np.array([VOICES[voice_id]], np.float32)})
+        return VoiceProfile(self.name, 1, {"freq": np.array([VOICES[voice_id]], np.float32)})
 
     def enroll(self, audio: np.ndarray, sample_rate: int) -> VoiceProfile:
         level = float(np.abs(np.asarray(audio, np.float32)).mean()) if np.size(audio) else 0.0
-        return VoiceProfile("toy", 1, {"freq": np.array([100.0 + level * 1000.0], np.float32)})
+        return VoiceProfile(self.name, 1, {"freq": np.array([100.0 + level * 1000.0], np.float32)})
 
     def self_check(
         self, profile: VoiceProfile, reference: np.ndarray, sample_rate: int, *, held_out: Any = None
@@ -87,7 +87,7 @@ class ToyEngine(Engine):
         return round(max(0.0, 1.0 - abs(expected - got) / expected), 4)
 
     def _plan(self, text: str, voice: VoiceProfile, language: str | None) -> float:
-        if voice.engine != "toy" or "freq" not in voice.tensors:
+        if voice.engine != self.name or "freq" not in voice.tensors:
             raise InvalidRequest("not a toy voice profile", code="incompatible_voice")
         if not any(ch.isalnum() for ch in text):
             raise InvalidRequest("text has nothing speakable", code="empty_text")
