@@ -72,7 +72,10 @@ def converse(url: str, headers: dict[str, str] | None, frames: list[Any], *, rea
     """Send ``frames`` (dicts as JSON, str/bytes as they are) and read everything back."""
     with connect(ws_url(url), additional_headers=headers or {}, open_timeout=30) as ws:
         for frame in frames:
-            ws.send(json.dumps(frame) if isinstance(frame, dict) else frame)
+            try:
+                ws.send(json.dumps(frame) if isinstance(frame, dict) else frame)
+            except ConnectionClosed:  # the server already answered and closed (e.g. a bad key)
+                break
         return read_all(ws) if read else Session()
 
 
