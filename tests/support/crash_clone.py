@@ -108,7 +108,7 @@ def main() -> None:
     from voxclone.service import clones as clones_module
     from voxclone.service.container import Services
 
-    def fixed_enrollment(self: Any, data: bytes, filename: Any, content_type: Any) -> Any:
+    def fixed_enrollment(self: Any, data: bytes, filename: Any, content_type: Any, **_: Any) -> Any:
         return clones_module.Enrolled(
             profile=profile().to_bytes(),
             duration_s=5.0,
