@@ -107,7 +107,19 @@ def create_app(
     )
     app.add_middleware(RequestIdMiddleware)
     _mount_playground(app)
+    _build_routes(app)
     return app
+
+
+def _build_routes(app: FastAPI) -> None:
+    """Build every route's validators now, on the thread that creates the app.
+
+    FastAPI otherwise builds an included router's routes on the first request that reaches them,
+    inside ``warnings.catch_warnings()``, which is not thread-safe: two apps serving in one process
+    (replicas in tests, embedding) could race there and turn an ignored pydantic warning into a 500.
+    Building the OpenAPI document builds them all (and the document is cached for ``/openapi.json``).
+    """
+    app.openapi()
 
 
 async def _reenroll(services: Services, stop: threading.Event) -> None:
