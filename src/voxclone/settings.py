@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from decimal import Decimal
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,6 +31,14 @@ class Settings(BaseSettings):
     )
     synthesis_workers: int = Field(default=0, description="parallel synthesis jobs; 0 = sized to the machine")
     queue_size: int = Field(default=16, description="requests waiting for a worker before 503 server_busy")
+    admission: Literal["capacity", "queue"] = Field(
+        default="capacity",
+        description="capacity: refuse a new live stream (503 server_busy) when the streams playing would "
+        "use more than stream_headroom of the measured capacity; queue: only the workers + queue_size bound",
+    )
+    stream_headroom: float = Field(
+        default=0.9, gt=0, le=1, description="share of the measured real-time capacity live streams may use"
+    )
     onnx_threads: int = Field(default=0, description="ONNX Runtime intra-op threads per job; 0 = auto")
     max_text_chars: int = 5000
     max_upload_bytes: int = 10 * 1024 * 1024

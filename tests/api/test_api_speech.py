@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from voxclone.service.scheduling import Kind
 from voxclone.store import repositories as repo
 
 SR = 24000
@@ -271,3 +272,24 @@ def test_every_listed_model_is_accepted_and_no_other(harness: Any) -> None:
         error = r.json()["error"]
         assert error["code"] == "model_not_found", model
         assert "GET /v1/models" in error["message"]
+
+
+def test_a_live_stream_beyond_the_measured_capacity_is_refused_at_once(make_harness: Any) -> None:
+    harness = make_harness(synthesis_workers=1, queue_size=8)
+    pool = harness.services.pool
+    pool.throughput.record(audio_s=1.0, wall_s=100.0)  # measured: far slower than real time
+    playing = pool.reserve(kind=Kind.STREAM, audio_s=8.0)  # one listener already uses it all
+    headers = harness.new_account()
+    body = {"text": "one two three", "voice_id": "fa_low"}
+    r = harness.client.post("/api/v1/tts_stream", json=body, headers=headers)
+    assert (r.status_code, r.json()["code"]) == (503, "server_busy")
+    assert 1 <= int(r.headers["retry-after"]) <= 30
+    speech = {"model": "tts-1", "input": "one two three", "voice": "fa_low", "response_format": "mp3"}
+    r = harness.client.post("/v1/audio/speech", json=speech, headers=headers)
+    assert (r.status_code, r.json()["error"]["code"]) == (503, "server_busy")
+    # a whole file is not a live stream: it waits its turn instead
+    assert harness.client.post("/api/v1/tts_non_stream", json=body, headers=headers).status_code == 200
+    playing.release()
+    assert harness.client.post("/api/v1/tts_stream", json=body, headers=headers).status_code == 200
+    assert pool.streams == 0
+    assert len(_ledger(harness, headers)) == 3  # the refused streams charged nothing

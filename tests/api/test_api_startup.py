@@ -24,7 +24,12 @@ def test_first_requests_build_no_validators(
     monkeypatch.setattr(TypeAdapter, "__init__", counting)
     headers = harness.new_account()
     client = harness.client
-    assert client.post("/api/v1/tts_non_stream", json={"text": "Hi there.", "voice_id": "fa_low"}, headers=headers).status_code == 200
+    assert (
+        client.post(
+            "/api/v1/tts_non_stream", json={"text": "Hi there.", "voice_id": "fa_low"}, headers=headers
+        ).status_code
+        == 200
+    )
     assert client.get("/api/v1/voice-clones", headers=headers).status_code == 200
     assert client.get("/api/v1/voices", headers=headers).status_code == 200
     created = client.post(
@@ -34,8 +39,13 @@ def test_first_requests_build_no_validators(
         headers=headers,
     )
     assert created.status_code == 201, created.text
-    assert client.post(
-        "/v1/audio/speech", json={"model": "tts-1", "input": "Hi there.", "voice": "fa_low"}, headers=headers
-    ).status_code == 200
+    assert (
+        client.post(
+            "/v1/audio/speech",
+            json={"model": "tts-1", "input": "Hi there.", "voice": "fa_low"},
+            headers=headers,
+        ).status_code
+        == 200
+    )
     assert client.get("/api/v1/account", headers=headers).status_code in (200, 404)
     assert built == []

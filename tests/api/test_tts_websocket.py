@@ -22,6 +22,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from voxclone.engines.base import text_words
 from voxclone.service.holds import CreditHolds
+from voxclone.service.scheduling import Kind
 from voxclone.store import repositories as repo
 from voxclone.store.db import Database
 
@@ -391,3 +392,19 @@ def test_hold_is_one_per_session_and_released(make_live: Any) -> None:
         ws.send(json.dumps({"type": "end"}))
         read_all(ws, seen)
     assert held(live.services[0].db, account_id) == 0
+
+
+def test_a_session_beyond_the_measured_capacity_is_told_to_retry(make_live: Any) -> None:
+    live = make_live(synthesis_workers=1, queue_size=8)
+    pool = live.services[0].pool
+    pool.throughput.record(audio_s=1.0, wall_s=100.0)  # measured: far slower than real time
+    playing = pool.reserve(kind=Kind.STREAM)
+    _, headers = live.new_account()
+    url = live.urls[0]
+    refused = converse(url, headers, [start(), {"type": "text", "text": "Hello there."}, {"type": "end"}])
+    assert refused.errors == ["server_busy"] and refused.close_code == 1013
+    playing.release()
+    wait_for(lambda: pool.in_flight == 0, what="the refused session's place to be free")
+    served = converse(url, headers, [start(), {"type": "text", "text": "Hello there."}, {"type": "end"}])
+    assert served.errors == [] and served.of("done") and served.pcm
+    wait_for(lambda: (pool.streams, pool.in_flight) == (0, 0), what="the session to leave the pool")

@@ -10,6 +10,7 @@ import pytest
 
 from voxclone.errors import Overloaded
 from voxclone.service.pool import SynthesisPool
+from voxclone.service.scheduling import Kind
 
 
 def _items(name: str, n: int, log: list[str], closed: list[str], delay: float = 0.02) -> Iterator[str]:
@@ -20,6 +21,10 @@ def _items(name: str, n: int, log: list[str], closed: list[str], delay: float = 
             yield f"{name}{i}"
     finally:
         closed.append(name)
+
+
+def _one_second(_item: object) -> float:
+    return 1.0
 
 
 def test_admission_is_bounded() -> None:
@@ -72,7 +77,10 @@ async def test_streams_take_turns() -> None:
     closed: list[str] = []
 
     async def consume(name: str) -> list[str]:
-        return [x async for x in pool.iterate(pool.reserve(), lambda: _items(name, 6, log, closed))]
+        slot = pool.reserve(kind=Kind.STREAM)
+        return [
+            x async for x in pool.iterate(slot, lambda: _items(name, 6, log, closed), seconds=_one_second)
+        ]
 
     first = asyncio.create_task(consume("a"))
     while "a1" not in log:

@@ -33,6 +33,7 @@ from voxclone.service.accounts import AccountRef
 from voxclone.service.consent import ConsentService, Evidence, PendingConsent
 from voxclone.service.money import format_credits, to_micro
 from voxclone.service.pool import SynthesisPool
+from voxclone.service.scheduling import Kind
 from voxclone.service.selfcheck import encode_check_audio
 from voxclone.settings import Settings
 from voxclone.store import repositories as repo
@@ -188,7 +189,7 @@ class CloneService:
             pending = await anyio.to_thread.run_sync(
                 lambda: consent.begin(account=account, challenge_id=consent_challenge_id)
             )
-        slot = self._pool.reserve()
+        slot = self._pool.reserve(kind=Kind.ENROLL, account=account.id)
         enrolled = await self._pool.run(
             slot,
             lambda: self.enroll_reference(

@@ -44,7 +44,12 @@ class Services:
         capabilities, analyzer = check_capabilities(engine=engine, require_cloning=settings.require_cloning)
         db = db or open_database(settings)
         _sweep(db)
-        pool = SynthesisPool(workers=settings.resolved_workers(), queue_size=settings.queue_size)
+        pool = SynthesisPool(
+            workers=settings.resolved_workers(),
+            queue_size=settings.queue_size,
+            admission=settings.admission,
+            headroom=settings.stream_headroom,
+        )
         checks = SimilarityWorker(
             db=db,
             engine=engine,

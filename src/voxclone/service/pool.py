@@ -1,13 +1,14 @@
-"""A bounded pool for CPU-heavy work (synthesis, enrollment).
+"""The synthesis pool: worker threads, admission, and chunk-by-chunk scheduling.
 
-``workers`` jobs run at once on worker threads; at most ``queue_size`` more wait. Past that,
-:meth:`SynthesisPool.reserve` raises ``Overloaded`` (503 ``server_busy`` with ``Retry-After``)
-immediately instead of letting latency grow without bound.
+``workers`` jobs run at once on worker threads. Each synthesis is a task of several jobs (one per
+chunk); which job runs next is decided by :mod:`voxclone.service.scheduling` (deadlines, fair share
+per account). Admission refuses at once with ``Overloaded`` (503 ``server_busy`` with
+``Retry-After``) instead of letting latency grow without bound:
 
-Streams are scheduled chunk by chunk: the first chunk of a new stream goes ahead of the
-continuation chunks of streams already playing (which have audio buffered at the client), so
-time to first byte stays short under load; admission control bounds how long a continuation can
-be passed over.
+- any task: when ``workers + queue_size`` tasks are already running or waiting;
+- a live stream (``admission="capacity"``, the default): when the streams already playing use up
+  ``headroom`` of the measured capacity (real-time streams = audio seconds one worker makes per
+  second × workers), so that admitted listeners do not stall.
 """
 
 from __future__ import annotations
@@ -15,52 +16,59 @@ from __future__ import annotations
 import asyncio
 import itertools
 import math
-import queue
 import threading
+import time
 from collections.abc import AsyncGenerator, Callable, Iterator
 from concurrent.futures import Future
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, cast
 
 from voxclone.errors import Overloaded
+from voxclone.service.scheduling import Kind, Task, Throughput, Waiting, choose
 
 T = TypeVar("T")
 _END = object()
+Admission = Literal["capacity", "queue"]
 
 
-FIRST_CHUNK = 0
-NORMAL = 1
-_STOP = 2
-
-
-class _PriorityExecutor:
-    """Worker threads taking jobs by (priority, arrival order)."""
+class _Executor:
+    """Worker threads that take the job :func:`~voxclone.service.scheduling.choose` picks."""
 
     def __init__(self, workers: int, name: str):
-        self._queue: queue.PriorityQueue[tuple[int, int, Future[Any] | None, Callable[[], Any] | None]] = (
-            queue.PriorityQueue()
-        )
+        self._cond = threading.Condition()
+        self._waiting: list[tuple[Waiting, Future[Any], Callable[[], Any]]] = []
+        self._served: dict[str, int] = {}
         self._seq = itertools.count()
+        self._turn = itertools.count()
         self._closed = False
-        self._lock = threading.Lock()
         self._threads = [
             threading.Thread(target=self._work, name=f"{name}-{i}", daemon=True) for i in range(workers)
         ]
         for thread in self._threads:
             thread.start()
 
-    def submit(self, fn: Callable[[], T], *, priority: int = NORMAL) -> Future[T]:
+    def submit(self, fn: Callable[[], T], *, task: Task) -> Future[T]:
         future: Future[T] = Future()
-        with self._lock:
+        with self._cond:
             if self._closed:
                 raise RuntimeError("the synthesis pool is shut down")
-            self._queue.put((priority, next(self._seq), future, fn))
+            self._waiting.append((Waiting(task, next(self._seq)), future, fn))
+            self._cond.notify()
         return future
 
+    def _next(self) -> tuple[Future[Any], Callable[[], Any]] | None:
+        with self._cond:
+            while not self._waiting:
+                if self._closed:
+                    return None
+                self._cond.wait()
+            i = choose([w for w, _, _ in self._waiting], now=time.monotonic(), served=self._served)
+            waiting, future, fn = self._waiting.pop(i)
+            self._served[waiting.task.account] = next(self._turn)
+            return future, fn
+
     def _work(self) -> None:
-        while True:
-            _, _, future, fn = self._queue.get()
-            if future is None or fn is None:
-                return
+        while (job := self._next()) is not None:
+            future, fn = job
             if not future.set_running_or_notify_cancel():
                 continue
             try:
@@ -72,28 +80,22 @@ class _PriorityExecutor:
 
     def shutdown(self) -> None:
         """Cancel waiting jobs, let running ones finish, stop the threads."""
-        with self._lock:
+        with self._cond:
             self._closed = True
-            pending = []
-            while True:
-                try:
-                    pending.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            for _, _, future, _ in pending:
-                if future is not None:
-                    future.cancel()
-            for _ in self._threads:
-                self._queue.put((_STOP, next(self._seq), None, None))
+            pending, self._waiting = self._waiting, []
+            self._cond.notify_all()
+        for _, future, _ in pending:
+            future.cancel()
         for thread in self._threads:
             thread.join()
 
 
 class Slot:
-    """A reserved place in the pool; released exactly once, by the job or by :meth:`release`."""
+    """An admitted task's place in the pool; released exactly once, by its job or :meth:`release`."""
 
-    def __init__(self, pool: SynthesisPool):
+    def __init__(self, pool: SynthesisPool, task: Task):
         self._pool = pool
+        self.task = task
         self._released = False
         self._lock = threading.Lock()
 
@@ -102,34 +104,66 @@ class Slot:
             if self._released:
                 return
             self._released = True
-        self._pool._release()
+        self._pool._release(self.task)
 
 
 class SynthesisPool:
-    """Bounded worker pool.
+    """Bounded, scheduled worker pool.
 
     Parameters
     ----------
     workers : int
         Jobs that run at once (threads), at least 1.
     queue_size : int
-        Jobs that may wait for a worker, at least 0.
+        Tasks that may wait beyond ``workers``, at least 0.
+    admission : {"capacity", "queue"}
+        ``capacity``: also refuse a live stream that the measured capacity cannot play without
+        stalls; ``queue``: only the ``workers + queue_size`` bound.
+    headroom : float
+        Share of the measured capacity live streams may use (0 < headroom ≤ 1).
     """
 
-    def __init__(self, *, workers: int, queue_size: int):
+    def __init__(
+        self, *, workers: int, queue_size: int, admission: Admission = "capacity", headroom: float = 0.9
+    ):
         self.workers = max(1, workers)
         self.capacity = self.workers + max(0, queue_size)
-        self._executor = _PriorityExecutor(self.workers, "voxclone-synth")
+        self.admission = admission
+        self.headroom = min(1.0, max(0.05, headroom))
+        self.throughput = Throughput()
+        self._executor = _Executor(self.workers, "voxclone-synth")
         self._lock = threading.Lock()
         self._in_flight = 0
+        self._streams: list[Task] = []
 
     @property
     def in_flight(self) -> int:
-        """Jobs running or waiting."""
+        """Tasks running or waiting."""
         return self._in_flight
 
-    def reserve(self) -> Slot:
-        """Take a place or raise ``Overloaded`` with a ``retry_after`` estimate (seconds)."""
+    @property
+    def streams(self) -> int:
+        """Live streams admitted and not finished."""
+        return len(self._streams)
+
+    def stream_capacity(self) -> float | None:
+        """Real-time streams the workers can sustain, as measured so far (``None``: not yet)."""
+        per_worker = self.throughput.per_worker()
+        return None if per_worker is None else per_worker * self.workers
+
+    def stream_limit(self) -> int | None:
+        """Live streams admitted at once (``None``: only the task bound applies)."""
+        capacity = self.stream_capacity()
+        if self.admission != "capacity" or capacity is None:
+            return None
+        return max(1, math.floor(self.headroom * capacity))
+
+    def reserve(self, *, kind: Kind = Kind.FILE, account: str = "", audio_s: float = 0.0) -> Slot:
+        """Admit a task or raise ``Overloaded`` with a ``retry_after`` estimate (seconds).
+
+        ``account`` shares the workers fairly between accounts; ``audio_s`` is the estimated
+        length of the result in seconds (whole files are due by it).
+        """
         with self._lock:
             if self._in_flight >= self.capacity:
                 retry = max(1, math.ceil(self._in_flight / self.workers))
@@ -137,16 +171,34 @@ class SynthesisPool:
                     f"all {self.workers} synthesis workers are busy and the queue is full; retry later",
                     retry_after=min(retry, 30),
                 )
+            limit = self.stream_limit() if kind is Kind.STREAM else None
+            if limit is not None and len(self._streams) >= limit:
+                raise Overloaded(
+                    f"{len(self._streams)} live streams already use this server's measured capacity "
+                    f"({self.stream_capacity():.1f} real-time streams); retry when one ends",
+                    retry_after=self._stream_retry_after(),
+                )
             self._in_flight += 1
-        return Slot(self)
+            task = Task(kind=kind, account=account, audio_s=max(0.0, audio_s))
+            if kind is Kind.STREAM:
+                self._streams.append(task)
+        return Slot(self, task)
 
-    def _release(self) -> None:
+    def _stream_retry_after(self) -> int:
+        """Seconds until the stream playing that should end first has played its estimate."""
+        now = time.monotonic()
+        left = [max(0.0, t.arrival + t.audio_s - now) for t in self._streams if t.audio_s > 0]
+        return min(30, max(1, math.ceil(min(left)))) if left else 5
+
+    def _release(self, task: Task) -> None:
         with self._lock:
             self._in_flight -= 1
+            if task.kind is Kind.STREAM:
+                self._streams = [t for t in self._streams if t is not task]
 
     def _submit(self, slot: Slot, fn: Callable[[], T]) -> Future[T]:
         try:
-            future = self._executor.submit(fn, priority=NORMAL)
+            future = self._executor.submit(fn, task=slot.task)
         except BaseException:
             slot.release()
             raise
@@ -154,30 +206,38 @@ class SynthesisPool:
         return future
 
     async def run(self, slot: Slot, fn: Callable[[], T]) -> T:
-        """Run ``fn`` on a worker in ``slot`` and await its result."""
+        """Run ``fn`` as one job of ``slot``'s task and await its result (releases ``slot``)."""
         future = self._submit(slot, fn)
         try:
             return await asyncio.wrap_future(future)
         finally:
             future.cancel()
 
-    async def iterate(self, slot: Slot, make_iter: Callable[[], Iterator[T]]) -> AsyncGenerator[T, None]:
-        """Run the iterator ``make_iter()`` on the workers and yield its items here as they come.
+    async def iterate(
+        self,
+        slot: Slot,
+        make_iter: Callable[[], Iterator[T]],
+        *,
+        seconds: Callable[[T], float] | None = None,
+        keep: bool = False,
+    ) -> AsyncGenerator[T, None]:
+        """Run the iterator ``make_iter()`` on the workers, one job per item, and yield its items here.
 
-        Each item is produced by a separate job that re-queues itself behind the jobs already
-        waiting, so concurrent streams take turns chunk by chunk (round robin), and a new
-        stream's first chunk goes ahead of other streams' continuations: every stream gets its
-        first chunk early instead of waiting for whole requests ahead of it. One iterator is
+        Each item is one job of ``slot``'s task, so chunks of concurrent tasks interleave in
+        deadline order (:mod:`~voxclone.service.scheduling`); ``seconds(item)`` is the audio an
+        item holds (what moves a stream's deadline and teaches the pool its speed). One iterator is
         never advanced by two threads at once.
 
         Leaving the ``async for`` early (client gone, error) stops the iterator before its next
-        item and closes it; errors raised on a worker are re-raised here. ``slot`` is released
-        when the iterator ends, fails or is stopped.
+        item and closes it; errors raised on a worker are re-raised here. ``slot`` is released when
+        the iterator ends, fails or is stopped, unless ``keep`` (a session that synthesizes again
+        on the same place releases it itself).
         """
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         stop = threading.Event()
         state: dict[str, Any] = {"iterator": None}
+        task = slot.task
 
         def put(kind: str, value: Any) -> None:
             try:
@@ -192,10 +252,12 @@ class SynthesisPool:
                 if close is not None:
                     close()
             finally:
-                slot.release()
+                if not keep:
+                    slot.release()
                 put(kind, value)
 
         def step() -> None:
+            started = time.monotonic()
             try:
                 if stop.is_set():
                     finish("done", None)
@@ -209,23 +271,31 @@ class SynthesisPool:
             if item is _END:
                 finish("done", None)
                 return
+            now = time.monotonic()
+            audio_s = seconds(cast(T, item)) if seconds is not None else 0.0
+            task.record(audio_s=audio_s, wall_s=now - started, now=now)
+            if seconds is not None:
+                self.throughput.record(audio_s=audio_s, wall_s=now - started)
             put("item", item)
             try:
-                submit(NORMAL)
+                submit()
             except RuntimeError as e:  # shutting down
                 finish("error", e)
 
         def on_done(future: Future[None]) -> None:
-            if future.cancelled():  # dropped by shutdown before it ran
+            if future.cancelled():  # stopped by the consumer, or dropped by shutdown, before it ran
                 finish("error", Overloaded("the server is shutting down; retry", retry_after=1))
 
-        def submit(priority: int) -> None:
-            self._executor.submit(step, priority=priority).add_done_callback(on_done)
+        def submit() -> None:
+            future = self._executor.submit(step, task=task)
+            state["future"] = future
+            future.add_done_callback(on_done)
 
         try:
-            submit(FIRST_CHUNK)
+            submit()
         except BaseException:
-            slot.release()
+            if not keep:
+                slot.release()
             raise
         try:
             while True:
@@ -238,6 +308,9 @@ class SynthesisPool:
                     return
         finally:
             stop.set()
+            waiting = state.get("future")
+            if waiting is not None:
+                waiting.cancel()  # not started yet: the place is freed now, not when its turn comes
 
     def close(self) -> None:
         """Stop accepting work; running jobs finish, waiting ones are cancelled."""

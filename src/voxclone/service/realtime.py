@@ -49,6 +49,7 @@ from voxclone.service.accounts import AccountRef
 from voxclone.service.container import Services
 from voxclone.service.holds import Hold
 from voxclone.service.money import format_credits, samples_to_ms
+from voxclone.service.pool import Slot
 from voxclone.service.realtime_protocol import (
     CLOSE_INTERNAL,
     CLOSE_NORMAL,
@@ -60,6 +61,7 @@ from voxclone.service.realtime_protocol import (
     error_message,
     parse_message,
 )
+from voxclone.service.scheduling import Kind
 from voxclone.service.segmenter import TextSegmenter
 from voxclone.service.watermarking import ClipMarker
 from voxclone.voices.profile import VoiceProfile
@@ -109,6 +111,7 @@ class RealtimeSession:
         self._max_buffer = services.settings.max_text_chars
         self._voice: Voice | None = None
         self._hold: Hold | None = None
+        self._place: Slot | None = None  # the session's place among the pool's live streams
         self._ended = False
         self._wake = asyncio.Event()
         self._send_lock = asyncio.Lock()
@@ -144,6 +147,8 @@ class RealtimeSession:
             for task in (receiver, speaker):
                 task.cancel()
             await asyncio.gather(receiver, speaker, return_exceptions=True)
+            if self._place is not None:
+                self._place.release()
             charged = await self._settle()
         if gone:
             return CLOSE_NORMAL
@@ -297,13 +302,18 @@ class RealtimeSession:
                 await self._send(error_message(e))
             return
         pool = self._services.pool
-        try:
-            slot = pool.reserve()
-        except Overloaded as e:
-            raise SessionClosed(e, CLOSE_TRY_LATER) from e
+        if self._place is None:  # admitted as a live stream once, at its first segment
+            try:
+                self._place = pool.reserve(kind=Kind.STREAM, account=self._account.id)
+            except Overloaded as e:
+                raise SessionClosed(e, CLOSE_TRY_LATER) from e
+        rate = self._engine.sample_rate
         try:
             chunks = pool.iterate(
-                slot, partial(_timed_chunks, self._engine, utterance, voice.timestamps, self._clip)
+                self._place,
+                partial(_timed_chunks, self._engine, utterance, voice.timestamps, self._clip),
+                seconds=lambda chunk: np.asarray(chunk.audio).size / rate,
+                keep=True,
             )
             async with aclosing(chunks) as produced:
                 async for chunk in produced:
@@ -314,8 +324,6 @@ class RealtimeSession:
             raise
         except ServiceError as e:
             await self._send(error_message(e))
-        finally:
-            slot.release()
 
     async def _deliver(self, chunk: TimedChunk, timestamps: bool) -> None:
         pcm = to_int16(np.asarray(chunk.audio, dtype=np.float32).reshape(-1))

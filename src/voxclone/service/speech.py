@@ -38,6 +38,7 @@ from voxclone.service.clones import CloneService
 from voxclone.service.holds import CreditHolds, Hold
 from voxclone.service.money import format_credits, samples_to_ms
 from voxclone.service.pool import Slot, SynthesisPool
+from voxclone.service.scheduling import Kind
 from voxclone.service.watermarking import ClipMarker, Watermarking, mark_chunks
 from voxclone.settings import Settings
 from voxclone.store.db import Database
@@ -49,6 +50,7 @@ FORMATS = ("wav", "mp3", "opus", "aac", "flac", "pcm")
 ESTIMATE_CHARS_PER_SECOND = 20  # the minimal estimate: faster than natural speech
 HOLD_CHARS_PER_SECOND = 8  # the generous estimate held before synthesis: slower than natural speech
 HOLD_MARGIN_MS = 2000
+NATURAL_CHARS_PER_SECOND = 14  # how long the scheduler expects the audio to be (whole files are due by it)
 
 
 @dataclass(frozen=True)
@@ -103,8 +105,14 @@ class SpeechService:
         self._settings = settings
         self._watermark = Watermarking.from_settings(settings, sample_rate=engine.sample_rate)
 
-    def prepare(self, *, account: AccountRef, request: SpeechRequest, timestamps: bool = False) -> SpeechJob:
-        """Validate, resolve the voice, hold credits and reserve a worker (blocking DB calls).
+    def prepare(
+        self, *, account: AccountRef, request: SpeechRequest, timestamps: bool = False, live: bool = False
+    ) -> SpeechJob:
+        """Validate, resolve the voice, hold credits and reserve a place in the pool (blocking DB calls).
+
+        ``live``: a listener plays the audio as it arrives (a stream): its chunks are scheduled by
+        playback deadline and it is admitted only while the pool's measured capacity has room
+        (:mod:`~voxclone.service.scheduling`); otherwise it is a whole file, due by its length.
 
         The job must end in :meth:`stream`, :meth:`render` / :meth:`render_file` (or
         :meth:`render_file_timed`) + :meth:`settle`, or :meth:`close`, which release the worker and
@@ -137,7 +145,11 @@ class SpeechService:
         text, speed = utterance.text, utterance.speed
         hold = self._hold_credits(account, request.voice_id, len(text), speed)
         try:
-            slot = self._pool.reserve()
+            slot = self._pool.reserve(
+                kind=Kind.STREAM if live else Kind.FILE,
+                account=account.id,
+                audio_s=len(text) / NATURAL_CHARS_PER_SECOND / speed,
+            )
         except BaseException:
             self._holds.settle(hold, delivered_ms=0)
             raise
@@ -237,7 +249,9 @@ class SpeechService:
         encoder = open_encoder(job.request.format, job.sample_rate)
         pending = 0
         try:
-            async with aclosing(self._pool.iterate(job.slot, lambda: self._chunks(job))) as chunks:
+            async with aclosing(self._pool.iterate(
+                job.slot, lambda: self._chunks(job), seconds=lambda audio: audio.size / job.sample_rate
+            )) as chunks:
                 async for audio in chunks:
                     pending += audio.size
                     data = encoder.encode(audio)
@@ -288,7 +302,9 @@ class SpeechService:
         try:
             chunks: list[np.ndarray] = []
             words: list[WordTiming] = []
-            async with aclosing(self._pool.iterate(job.slot, produce)) as produced:
+            async with aclosing(self._pool.iterate(
+                job.slot, produce, seconds=lambda chunk: chunk.audio.size / job.sample_rate
+            )) as produced:
                 async for chunk in produced:
                     audio = chunk.audio
                     if not await self._cover(job, job.rendered_samples + audio.size):

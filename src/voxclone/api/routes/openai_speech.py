@@ -47,7 +47,8 @@ async def create_openai_speech(
     if not isinstance(voice, str):
         raise InvalidRequest('voice must be a voice id string or {"id": ...}', code="invalid_voice")
     speech = SpeechRequest(text=body.input, voice_id=voice, format=body.response_format, speed=body.speed)
-    job = await run_in_threadpool(services.speech.prepare, account=account, request=speech)
+    whole = body.stream_format is None and (body.response_format or "wav").lower() in LENGTH_IN_HEADER
+    job = await run_in_threadpool(services.speech.prepare, account=account, request=speech, live=not whole)
     if body.stream_format == "sse":
         return await stream_job(
             services,
@@ -57,7 +58,7 @@ async def create_openai_speech(
             media_type="text/event-stream",
             wrap=partial(_sse, job=job),
         )
-    if body.stream_format is None and job.request.format in LENGTH_IN_HEADER:
+    if whole:
         # clients read the body whole: WAV/FLAC headers get the exact length (stream_format=audio streams)
         return await render_job(services, job, receive=request.receive)
     return await stream_job(services, job, receive=request.receive, headers={})

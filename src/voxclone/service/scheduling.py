@@ -1,0 +1,134 @@
+"""What the synthesis pool runs next, and how much it can take: deadlines, fair share, capacity.
+
+Every synthesis is a :class:`Task`: a sequence of chunks, each run as one job on a worker. The
+pool runs the job of whichever task needs it soonest (:func:`choose`):
+
+- a live stream's first chunk is due at once; its next chunk is due when its listener's playback
+  would run dry (playback starts with the first chunk; audio produced so far minus time elapsed),
+  less a lead of about two chunk computations;
+- a whole file is due by its size: all of it by its arrival plus its estimated length (as if it
+  were played from the moment it was asked for), so it yields to live streams but is not starved;
+- an enrollment (a clone being created, a person waiting) is due at once;
+- background work (self-checks) runs only when no other job waits.
+
+Jobs already due are served by account in turn (the account served longest ago first, then the
+earliest deadline), so one account's burst cannot starve another; when nothing is due yet, the
+earliest deadline runs (the pool never idles while work waits).
+
+:class:`Throughput` learns the pool's speed (audio seconds per second of one worker) from the chunks
+it runs; the pool admits a new live stream only while the streams playing fit in that capacity.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+LEAD_STEPS = 2.0  # start a stream's next chunk this many chunk computations before playback runs dry
+LEAD_MIN_S = 0.25
+_WINDOW = 48  # chunks remembered by the throughput estimate
+_MIN_MEASURED_S = 1.0  # worker-seconds measured before the estimate is trusted
+
+
+class Kind(enum.Enum):
+    """What a task is; it sets when its chunks are due and how it is admitted."""
+
+    STREAM = "stream"  # a listener plays it as it arrives (HTTP streams, WebSocket sessions)
+    FILE = "file"  # delivered whole when done
+    ENROLL = "enroll"  # a clone being created: a person is waiting
+    BACKGROUND = "background"  # nobody is waiting: runs only when the workers have nothing else
+
+
+@dataclass
+class Task:
+    """One synthesis as the scheduler sees it. Times are ``time.monotonic()`` seconds.
+
+    ``audio_s`` is the estimated length of the whole result (seconds of audio), used for whole
+    files; ``produced_s`` counts the audio its chunks have produced so far.
+    """
+
+    kind: Kind
+    account: str = ""
+    audio_s: float = 0.0
+    arrival: float = field(default_factory=time.monotonic)
+    first_audio_at: float | None = None
+    produced_s: float = 0.0
+    step_s: float = 0.0  # how long its last chunk took to compute (wall seconds)
+
+    def deadline(self) -> float:
+        """When its next chunk should start (monotonic seconds)."""
+        if self.kind is Kind.FILE:
+            return self.arrival + self.audio_s
+        if self.kind is Kind.BACKGROUND:
+            return math.inf
+        if self.kind is Kind.ENROLL or self.first_audio_at is None:
+            return self.arrival
+        lead = max(LEAD_MIN_S, LEAD_STEPS * self.step_s)
+        return self.first_audio_at + self.produced_s - lead
+
+    def record(self, *, audio_s: float, wall_s: float, now: float) -> None:
+        """A chunk of ``audio_s`` seconds took ``wall_s`` seconds and ended at ``now``."""
+        if audio_s > 0 and self.first_audio_at is None:
+            self.first_audio_at = now
+        self.produced_s += audio_s
+        self.step_s = wall_s
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A job waiting for a worker: its task, and its arrival order among jobs (ties)."""
+
+    task: Task
+    seq: int
+
+
+def choose(waiting: Sequence[Waiting], *, now: float, served: dict[str, int]) -> int:
+    """Index in ``waiting`` (not empty) of the job to run next.
+
+    ``served`` maps an account to the turn it was last served in (absent: never); the caller
+    updates it after each choice.
+    """
+    foreground = [i for i, w in enumerate(waiting) if w.task.kind is not Kind.BACKGROUND]
+    candidates = foreground or list(range(len(waiting)))
+    deadlines = {i: waiting[i].task.deadline() for i in candidates}
+    due = [i for i in candidates if deadlines[i] <= now]
+    if not due:
+        return min(candidates, key=lambda i: (deadlines[i], waiting[i].seq))
+
+    def account_turn(i: int) -> tuple[int, float, int]:
+        # the account served longest ago first; among its jobs, the earliest deadline
+        return (served.get(waiting[i].task.account, -1), deadlines[i], waiting[i].seq)
+
+    return min(due, key=account_turn)
+
+
+class Throughput:
+    """The pool's measured speed: seconds of audio one worker makes per second of wall time.
+
+    A moving figure over the last chunks (sum of audio over sum of time, so a long chunk weighs
+    more than a short one); ``None`` until about a second of work has been measured.
+    """
+
+    def __init__(self, *, window: int = _WINDOW):
+        self._chunks: deque[tuple[float, float]] = deque(maxlen=window)
+        self._lock = threading.Lock()
+
+    def record(self, *, audio_s: float, wall_s: float) -> None:
+        if wall_s <= 0 or not math.isfinite(wall_s) or audio_s < 0:
+            return
+        with self._lock:
+            self._chunks.append((audio_s, wall_s))
+
+    def per_worker(self) -> float | None:
+        """Audio seconds per wall second of one busy worker, or ``None`` when not known yet."""
+        with self._lock:
+            audio = sum(a for a, _ in self._chunks)
+            wall = sum(w for _, w in self._chunks)
+        if wall < _MIN_MEASURED_S:
+            return None
+        return audio / wall

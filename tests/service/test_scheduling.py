@@ -1,0 +1,166 @@
+"""The chunk scheduler: deadline order, fair share per account, capacity admission, cancellation."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from voxclone.errors import Overloaded
+from voxclone.service.pool import SynthesisPool
+from voxclone.service.scheduling import Kind, Task, Throughput, Waiting, choose
+
+
+def _waiting(*tasks: Task) -> list[Waiting]:
+    return [Waiting(t, i) for i, t in enumerate(tasks)]
+
+
+def test_a_new_streams_first_chunk_overtakes_a_long_file() -> None:
+    now = 100.0
+    long_file = Task(kind=Kind.FILE, account="a", audio_s=60.0, arrival=now - 5)
+    stream = Task(kind=Kind.STREAM, account="a", arrival=now)
+    assert choose(_waiting(long_file, stream), now=now, served={}) == 1
+
+
+def test_a_playing_stream_waits_until_its_listener_needs_more() -> None:
+    now = 100.0
+    playing = Task(kind=Kind.STREAM, account="a", arrival=now - 3)
+    playing.record(audio_s=2.0, wall_s=0.2, now=now - 2.5)  # playback started 2.5 s ago
+    playing.record(audio_s=4.0, wall_s=0.2, now=now - 1.0)  # 6 s produced: 3.5 s still buffered
+    enroll = Task(kind=Kind.ENROLL, account="b", arrival=now - 0.1)
+    assert playing.deadline() > now
+    assert choose(_waiting(playing, enroll), now=now, served={}) == 1
+    # nothing else waiting: the pool does not idle, it runs the stream ahead of time
+    assert choose(_waiting(playing), now=now, served={}) == 0
+    # its buffer about to run dry: due, and ahead of a file that can wait
+    assert (
+        choose(_waiting(Task(kind=Kind.FILE, audio_s=30.0, arrival=now), playing), now=now + 3.3, served={})
+        == 1
+    )
+
+
+def test_two_accounts_take_turns_when_both_are_due() -> None:
+    now = 100.0
+    burst = [Task(kind=Kind.STREAM, account="a", arrival=now - 1 + i * 0.01) for i in range(3)]
+    other = Task(kind=Kind.STREAM, account="b", arrival=now - 0.5)
+    waiting = _waiting(*burst, other)
+    served: dict[str, int] = {}
+    order = []
+    for turn in range(4):
+        i = choose(waiting, now=now, served=served)
+        order.append(waiting[i].task.account)
+        served[waiting[i].task.account] = turn
+        waiting.pop(i)
+    assert order == ["a", "b", "a", "a"]
+
+
+def test_background_work_runs_only_when_nothing_else_waits() -> None:
+    now = 100.0
+    background = Task(kind=Kind.BACKGROUND, arrival=now - 1000)
+    file = Task(kind=Kind.FILE, audio_s=500.0, arrival=now)
+    assert choose(_waiting(background, file), now=now, served={}) == 1
+    assert choose(_waiting(background), now=now, served={}) == 0
+
+
+def test_throughput_is_unknown_until_measured() -> None:
+    meter = Throughput()
+    meter.record(audio_s=2.0, wall_s=0.5)
+    assert meter.per_worker() is None
+    meter.record(audio_s=6.0, wall_s=1.5)
+    assert meter.per_worker() == pytest.approx(4.0)
+
+
+def test_streams_are_admitted_by_measured_capacity() -> None:
+    pool = SynthesisPool(workers=1, queue_size=8)
+    try:
+        pool.throughput.record(audio_s=2.5, wall_s=1.0)  # 2.5 real-time streams; 90 %: 2 admitted
+        assert pool.stream_limit() == 2
+        first, second = pool.reserve(kind=Kind.STREAM), pool.reserve(kind=Kind.STREAM, audio_s=12.0)
+        with pytest.raises(Overloaded) as refused:
+            pool.reserve(kind=Kind.STREAM)
+        assert refused.value.code == "server_busy" and 1 <= refused.value.retry_after <= 30
+        file = pool.reserve(kind=Kind.FILE)  # a whole file is not refused for the streams' sake
+        first.release()
+        third = pool.reserve(kind=Kind.STREAM)  # a stream ended: room again
+        assert pool.streams == 2
+        for slot in (second, third, file):
+            slot.release()
+        assert (pool.streams, pool.in_flight) == (0, 0)
+    finally:
+        pool.close()
+
+
+def test_queue_admission_ignores_capacity() -> None:
+    pool = SynthesisPool(workers=1, queue_size=3, admission="queue")
+    try:
+        pool.throughput.record(audio_s=1.0, wall_s=1.0)
+        slots = [pool.reserve(kind=Kind.STREAM) for _ in range(4)]
+        with pytest.raises(Overloaded):
+            pool.reserve(kind=Kind.STREAM)
+        for slot in slots:
+            slot.release()
+    finally:
+        pool.close()
+
+
+async def test_a_stream_left_while_its_next_chunk_waits_frees_its_place_at_once() -> None:
+    pool = SynthesisPool(workers=1, queue_size=4)
+    gate = threading.Event()
+    started = threading.Event()
+
+    def chunks() -> Iterator[str]:
+        yield "first"
+        yield "second"
+
+    def blocker() -> None:
+        started.set()
+        gate.wait(10)
+
+    try:
+        stream = pool.iterate(pool.reserve(kind=Kind.STREAM), chunks, seconds=lambda _: 1.0)
+        assert await stream.__anext__() == "first"
+        blocking = asyncio.ensure_future(pool.run(pool.reserve(kind=Kind.ENROLL), blocker))
+        await asyncio.to_thread(started.wait, 10)  # the only worker is busy, "second" waits
+        await stream.aclose()  # type: ignore[attr-defined]
+        assert (pool.streams, pool.in_flight) == (0, 1)  # freed without waiting for the worker
+        gate.set()
+        await blocking
+        assert pool.in_flight == 0
+    finally:
+        gate.set()
+        pool.close()
+
+
+async def test_chunks_of_two_accounts_interleave_on_one_worker() -> None:
+    pool = SynthesisPool(workers=1, queue_size=8)
+    gate = threading.Event()
+    started = threading.Event()
+    log: list[str] = []
+
+    def blocker() -> None:
+        started.set()
+        gate.wait(10)
+
+    def items(name: str) -> Iterator[str]:
+        log.append(name)
+        yield name
+
+    async def stream(name: str, account: str) -> list[str]:
+        slot = pool.reserve(kind=Kind.STREAM, account=account)
+        return [x async for x in pool.iterate(slot, lambda: items(name), seconds=lambda _: 1.0)]
+
+    try:
+        blocking = asyncio.ensure_future(pool.run(pool.reserve(kind=Kind.ENROLL, account="z"), blocker))
+        await asyncio.to_thread(started.wait, 10)
+        streams = []
+        for name, account in (("a1", "a"), ("a2", "a"), ("a3", "a"), ("b1", "b")):
+            streams.append(asyncio.ensure_future(stream(name, account)))
+            await asyncio.sleep(0.01)  # arrival order
+        gate.set()
+        await asyncio.gather(blocking, *streams)
+        assert log == ["a1", "b1", "a2", "a3"]
+    finally:
+        gate.set()
+        pool.close()
