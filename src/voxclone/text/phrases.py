@@ -40,3 +40,15 @@ PHRASE_STARTERS: dict[str, frozenset[str]] = {
 # English words after which a phrase-opening word still belongs to the phrase before it
 # ("out of", "due to", "because of").
 NO_CUT_AFTER = _words("out ahead because instead rather such according due")
+
+# Articles, possessives and other determiners: a weaker place to cut (between a verb and its
+# object), used for a stream's first chunk when no phrase-opening word comes early enough.
+DETERMINERS: dict[str, frozenset[str]] = {
+    "en": _words("a an the this these those my your his her its our their every each some any no"),
+    "es": _words("el la los las un una unos unas mi mis tu tus su sus nuestro nuestra cada"),
+    "fr": _words(
+        "le la les un une des mon ma mes ton ta tes son sa ses notre nos votre vos leur leurs chaque"
+    ),
+    "it": _words("il lo la i gli le un uno una mio mia suo sua nostro nostra ogni"),
+    "pt": _words("o a os as um uma uns umas meu minha seu sua nosso nossa cada"),
+}

@@ -107,7 +107,13 @@ _CLAUSE_MARK = re.compile(r"[,;:—–、，；：][\"”’»)\]]*$")
 
 
 def split_first_phrase(
-    text: str, *, language: str, min_words: int, max_words: int, min_rest: int
+    text: str,
+    *,
+    language: str,
+    min_words: int,
+    max_words: int,
+    min_rest: int,
+    openers: frozenset[str] | None = None,
 ) -> tuple[str, str] | None:
     """Cut a sentence after its first phrase: the ``(head, rest)`` pair, or ``None`` to keep it whole.
 
@@ -126,6 +132,9 @@ def split_first_phrase(
         Allowed head length in words (characters / 4 for text without spaces).
     min_rest : int
         Fewest words that must follow the cut.
+    openers : frozenset of str, optional
+        Lower-case words to cut before instead of ``language``'s phrase-opening words (e.g.
+        :data:`~voxclone.text.phrases.DETERMINERS`).
 
     Returns
     -------
@@ -139,7 +148,7 @@ def split_first_phrase(
             return None
         head, rest = text[: clause.end()].strip(), text[clause.end() :].strip()
         return (head, rest) if len(rest) >= 4 * min_rest else None
-    starters = PHRASE_STARTERS.get(language.split("-")[0], frozenset())
+    starters = openers if openers is not None else PHRASE_STARTERS.get(language.split("-")[0], frozenset())
     last = min(max_words, len(words) - max(1, min_rest))
     best: int | None = None
     for n in range(min_words, last + 1):  # n words in the head
@@ -155,4 +164,14 @@ def split_first_phrase(
     if best is None:
         return None
     cut = words[best].start()
+    return text[:cut].strip(), text[cut:].strip()
+
+
+def split_after_words(text: str, *, words: int, min_rest: int) -> tuple[str, str] | None:
+    """Cut ``text`` after its first ``words`` words: ``(head, rest)``, or ``None`` when fewer than
+    ``min_rest`` words would follow or the text has no spaces."""
+    found = list(_WORD.finditer(text))
+    if words < 1 or len(found) < words + max(1, min_rest):
+        return None
+    cut = found[words].start()
     return text[:cut].strip(), text[cut:].strip()

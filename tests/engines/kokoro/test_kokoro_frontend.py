@@ -110,3 +110,37 @@ def test_japanese_long_text_without_spaces(kokoro_frontend: KokoroFrontend) -> N
 
 def test_phonemize_detects_language(kokoro_frontend: KokoroFrontend) -> None:
     assert kokoro_frontend.phonemize("Hola, ¿cómo estás? Muy bien, gracias.").startswith("ˈola")
+
+
+@pytest.mark.parametrize(
+    ("text", "head"),
+    [
+        # no phrase word within the first words: cut before an article or possessive instead
+        (
+            "The lighthouse keeper wrote a short note in his logbook every night at midnight. "
+            "Our support team answers within a day.",
+            "The lighthouse keeper wrote",
+        ),
+        (
+            "Tonight, the lighthouse keeper wrote a short note in his logbook every night at midnight. "
+            "Then he slept.",
+            "Tonight, the lighthouse keeper wrote",
+        ),
+        (
+            "Our support team answers every message within one business day. We also answer calls.",
+            "Our support team answers",
+        ),
+        # nothing to cut before at all in a long sentence: the head still ends after a few words
+        (
+            "Seventeen enormous purple elephants quietly crossed muddy rivers yesterday evening "
+            "carrying heavy wooden crates. Nobody knew why.",
+            "Seventeen enormous purple elephants quietly",
+        ),
+    ],
+)
+def test_the_first_chunk_is_short_whatever_the_first_sentence_looks_like(
+    kokoro_frontend: KokoroFrontend, text: str, head: str
+) -> None:
+    chunks = _texts(kokoro_frontend, text)
+    assert chunks[0] == head
+    assert " ".join(chunks).split() == text.split()

@@ -27,7 +27,8 @@ from voxclone.text import (
     split_words,
 )
 from voxclone.text.g2p import G2P
-from voxclone.text.split import split_first_phrase
+from voxclone.text.phrases import DETERMINERS
+from voxclone.text.split import split_after_words, split_first_phrase
 
 # Longer chunks cost memory (the decoder's activations grow with audio length: ~1.1 GB peak RSS at
 # 400 tokens, ~650 MB at 240) and barely change speed, so longer sentences split at clauses, then words.
@@ -40,6 +41,7 @@ FIRST_CUT_MIN_WORDS = 6  # shorter first sentences stay whole
 FIRST_CUT_ALONE_MIN_WORDS = 20  # a text of one sentence is cut only from this many words
 FIRST_HEAD_WORDS = (2, 5)  # the head's length in words
 FIRST_REST_MIN_WORDS = 3
+FIRST_FORCED_CUT_MIN_WORDS = 12  # a first sentence this long is cut even where no phrase word is
 # Phoneme appended to a head that ends without punctuation: Kokoro then ends it with continuation
 # (non-final) intonation instead of a sentence-final fall.
 CONTINUATION = ","
@@ -144,6 +146,11 @@ class KokoroFrontend:
     def first_split(self, sentence: str, language: str, *, alone: bool = False) -> list[str]:
         """The first sentence's parts: ``[head, rest]`` cut after its first phrase, or ``[sentence]``.
 
+        The head (:data:`FIRST_HEAD_WORDS` words) ends at a clause mark or before a phrase-opening
+        word; failing that, before a determiner; failing that, in a sentence of at least
+        :data:`FIRST_FORCED_CUT_MIN_WORDS` words, after the most words a head may have. A short
+        head is what makes the first audio early whatever the sentence looks like.
+
         ``alone`` says the text has no other sentence; it is then cut only from
         :data:`FIRST_CUT_ALONE_MIN_WORDS` words (counted as characters / 4 for text without spaces).
         """
@@ -152,8 +159,25 @@ class KokoroFrontend:
         if words < (FIRST_CUT_ALONE_MIN_WORDS if alone else FIRST_CUT_MIN_WORDS):
             return [sentence]
         lo, hi = FIRST_HEAD_WORDS
-        cut = split_first_phrase(
-            sentence, language=language, min_words=lo, max_words=hi, min_rest=FIRST_REST_MIN_WORDS
+        rest = FIRST_REST_MIN_WORDS
+        base = language.split("-")[0]
+        cut = (
+            split_first_phrase(sentence, language=language, min_words=lo, max_words=hi, min_rest=rest)
+            # no phrase word early enough: before an article or possessive ("wrote | a short note")
+            or split_first_phrase(
+                sentence,
+                language=language,
+                min_words=lo,
+                max_words=hi,
+                min_rest=rest,
+                openers=DETERMINERS.get(base, frozenset()),
+            )
+            # a long sentence with neither: after a few words, so the first audio still comes early
+            or (
+                split_after_words(sentence, words=hi, min_rest=rest)
+                if words >= FIRST_FORCED_CUT_MIN_WORDS
+                else None
+            )
         )
         return list(cut) if cut is not None else [sentence]
 
