@@ -41,6 +41,7 @@ FIRST_CUT_MIN_WORDS = 6  # shorter first sentences stay whole
 FIRST_CUT_ALONE_MIN_WORDS = 20  # a text of one sentence is cut only from this many words
 FIRST_HEAD_WORDS = (2, 5)  # the head's length in words
 FIRST_REST_MIN_WORDS = 3
+FIRST_DETERMINER_MIN_WORDS = 3  # "He opened | the box" is too short a head to sound whole
 FIRST_FORCED_CUT_MIN_WORDS = 12  # a first sentence this long is cut even where no phrase word is
 # Phoneme appended to a head that ends without punctuation: Kokoro then ends it with continuation
 # (non-final) intonation instead of a sentence-final fall.
@@ -167,7 +168,7 @@ class KokoroFrontend:
             or split_first_phrase(
                 sentence,
                 language=language,
-                min_words=lo,
+                min_words=max(lo, FIRST_DETERMINER_MIN_WORDS),
                 max_words=hi,
                 min_rest=rest,
                 openers=DETERMINERS.get(base, frozenset()),
