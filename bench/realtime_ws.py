@@ -43,7 +43,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from api_load import _free_port, _start_server
+from _loadlib import free_port as _free_port
+from _loadlib import start_server as _start_server
 
 ROOT = Path(__file__).resolve().parent.parent
 PARAGRAPHS = [
