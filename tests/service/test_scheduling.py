@@ -121,7 +121,7 @@ async def test_a_stream_left_while_its_next_chunk_waits_frees_its_place_at_once(
     try:
         stream = pool.iterate(pool.reserve(kind=Kind.STREAM), chunks, seconds=lambda _: 1.0)
         assert await stream.__anext__() == "first"
-        blocking = asyncio.ensure_future(pool.run(pool.reserve(kind=Kind.ENROLL), blocker))
+        blocking = asyncio.ensure_future(pool.run(pool.reserve(kind=Kind.FILE), blocker))
         await asyncio.to_thread(started.wait, 10)  # the only worker is busy, "second" waits
         await stream.aclose()  # type: ignore[attr-defined]
         assert (pool.streams, pool.in_flight) == (0, 1)  # freed without waiting for the worker
@@ -152,7 +152,7 @@ async def test_chunks_of_two_accounts_interleave_on_one_worker() -> None:
         return [x async for x in pool.iterate(slot, lambda: items(name), seconds=lambda _: 1.0)]
 
     try:
-        blocking = asyncio.ensure_future(pool.run(pool.reserve(kind=Kind.ENROLL, account="z"), blocker))
+        blocking = asyncio.ensure_future(pool.run(pool.reserve(kind=Kind.FILE, account="z"), blocker))
         await asyncio.to_thread(started.wait, 10)
         streams = []
         for name, account in (("a1", "a"), ("a2", "a"), ("a3", "a"), ("b1", "b")):
@@ -161,6 +161,27 @@ async def test_chunks_of_two_accounts_interleave_on_one_worker() -> None:
         gate.set()
         await asyncio.gather(blocking, *streams)
         assert log == ["a1", "b1", "a2", "a3"]
+    finally:
+        gate.set()
+        pool.close()
+
+
+async def test_an_enrollment_does_not_wait_for_busy_workers() -> None:
+    pool = SynthesisPool(workers=1, queue_size=4)
+    gate = threading.Event()
+    started = threading.Event()
+
+    def blocker() -> None:
+        started.set()
+        gate.wait(60)
+
+    try:
+        blocking = asyncio.ensure_future(pool.run(pool.reserve(kind=Kind.FILE), blocker))
+        await asyncio.to_thread(started.wait, 10)  # the only synthesis worker is busy
+        enrolled = await asyncio.wait_for(pool.run(pool.reserve(kind=Kind.ENROLL), lambda: "profile"), 5)
+        assert enrolled == "profile" and not gate.is_set()
+        gate.set()
+        await blocking
     finally:
         gate.set()
         pool.close()

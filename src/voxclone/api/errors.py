@@ -71,7 +71,9 @@ async def handle_service_error(request: Request, exc: Exception) -> JSONResponse
     headers = {}
     if isinstance(exc, Overloaded):
         headers["Retry-After"] = str(exc.retry_after)
-    if exc.status >= 500:
+    if isinstance(exc, Overloaded):  # load shedding, the answer working as designed: not an error
+        log.info("request %s refused: %s (%s)", request_id_of(request.scope), exc.message, exc.code)
+    elif exc.status >= 500:
         log.error("request %s failed: %s (%s)", request_id_of(request.scope), exc.message, exc.code)
     return error_response(
         request, status=exc.status, code=exc.code, message=exc.message, headers=headers, details=exc.details

@@ -31,7 +31,11 @@ Admission = Literal["capacity", "queue"]
 
 
 class _Executor:
-    """Worker threads that take the job :func:`~voxclone.service.scheduling.choose` picks."""
+    """Worker threads that take the job :func:`~voxclone.service.scheduling.choose` picks.
+
+    ``workers`` threads take any job; one more takes only enrollments (:attr:`Kind.ENROLL`), so a
+    person creating a clone does not wait for a synthesis chunk to end, however busy the pool is.
+    """
 
     def __init__(self, workers: int, name: str):
         self._cond = threading.Condition()
@@ -40,8 +44,10 @@ class _Executor:
         self._seq = itertools.count()
         self._turn = itertools.count()
         self._closed = False
+        lanes: list[Kind | None] = [None] * workers + [Kind.ENROLL]
         self._threads = [
-            threading.Thread(target=self._work, name=f"{name}-{i}", daemon=True) for i in range(workers)
+            threading.Thread(target=self._work, args=(only,), name=f"{name}-{i}", daemon=True)
+            for i, only in enumerate(lanes)
         ]
         for thread in self._threads:
             thread.start()
@@ -52,22 +58,25 @@ class _Executor:
             if self._closed:
                 raise RuntimeError("the synthesis pool is shut down")
             self._waiting.append((Waiting(task, next(self._seq)), future, fn))
-            self._cond.notify()
+            self._cond.notify_all()  # the enrollment lane may not take it: wake every thread
         return future
 
-    def _next(self) -> tuple[Future[Any], Callable[[], Any]] | None:
+    def _next(self, only: Kind | None) -> tuple[Future[Any], Callable[[], Any]] | None:
         with self._cond:
-            while not self._waiting:
+            while True:
+                mine = [k for k, (w, _, _) in enumerate(self._waiting) if only is None or w.task.kind is only]
+                if mine:
+                    break
                 if self._closed:
                     return None
                 self._cond.wait()
-            i = choose([w for w, _, _ in self._waiting], now=time.monotonic(), served=self._served)
+            i = mine[choose([self._waiting[k][0] for k in mine], now=time.monotonic(), served=self._served)]
             waiting, future, fn = self._waiting.pop(i)
             self._served[waiting.task.account] = next(self._turn)
             return future, fn
 
-    def _work(self) -> None:
-        while (job := self._next()) is not None:
+    def _work(self, only: Kind | None) -> None:
+        while (job := self._next(only)) is not None:
             future, fn = job
             if not future.set_running_or_notify_cancel():
                 continue
