@@ -105,6 +105,13 @@ class Settings(BaseSettings):
             return self.synthesis_workers
         return max(1, (os.cpu_count() or 2) // 2)
 
+    def resolved_onnx_threads(self) -> int:
+        """Intra-op threads of one synthesis job: the configured number, else the cores shared out
+        between the workers (at least 1), so that busy workers do not oversubscribe the CPU."""
+        if self.onnx_threads > 0:
+            return self.onnx_threads
+        return max(1, (os.cpu_count() or 2) // self.resolved_workers())
+
     def json_body_limit(self) -> int:
         """Bytes a JSON body may hold: ``max_json_bytes``, raised if needed so that ``max_text_chars``
         characters always fit (12 bytes each: an escaped surrogate pair) with 64 KiB for the rest."""

@@ -90,3 +90,14 @@ async def test_streams_take_turns() -> None:
     assert second == [f"b{i}" for i in range(1, 7)]
     assert log.index("b1") < log.index("a4")  # b's first chunk did not wait for all of a
     pool.close()
+
+
+def test_default_layout_shares_the_cores_between_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    from voxclone.settings import Settings
+
+    monkeypatch.setattr("os.cpu_count", lambda: 16)
+    assert (Settings().resolved_workers(), Settings().resolved_onnx_threads()) == (8, 2)
+    assert Settings(synthesis_workers=16).resolved_onnx_threads() == 1
+    assert Settings(onnx_threads=3).resolved_onnx_threads() == 3
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    assert (Settings().resolved_workers(), Settings().resolved_onnx_threads()) == (1, 2)

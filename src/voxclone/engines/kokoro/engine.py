@@ -108,7 +108,7 @@ class KokoroEngine(Engine):
         The cloner's speaker encoder (one ONNX session, one thread) is the process's only one:
         share it through :attr:`speaker_encoder` (e.g. with the reference intake).
         """
-        model = KokoroModel.from_cache(settings.cache_dir(), threads=settings.onnx_threads)
+        model = KokoroModel.from_cache(settings.cache_dir(), threads=settings.resolved_onnx_threads())
         cloner = KokoroCloner.from_package(encoder=SpeakerEncoder.from_package(threads=1))
         engine = cls(model, cloner=cloner)
         engine.warm_up()
