@@ -99,7 +99,9 @@ class Limits:
 class Utterance:
     """A request :meth:`Engine.prepare` has validated; :meth:`Engine.stream` speaks it.
 
-    ``plan`` is the engine's own prepared form of the text (opaque to everyone else).
+    ``plan`` is the engine's own prepared form of the text (opaque to everyone else). ``live``: a
+    listener plays the audio as it arrives, so the engine may start with a shorter first chunk
+    (earlier first audio, at a small cost in prosody) than it would for a file.
     """
 
     text: str
@@ -107,6 +109,7 @@ class Utterance:
     language: str | None
     speed: float
     plan: object = field(default=None, compare=False, repr=False)
+    live: bool = False
 
 
 @dataclass(frozen=True)
@@ -214,7 +217,13 @@ class Engine(ABC):
     # -- synthesis ---------------------------------------------------------------------------
 
     def prepare(
-        self, text: str, voice: VoiceProfile, *, language: str | None = None, speed: float = 1.0
+        self,
+        text: str,
+        voice: VoiceProfile,
+        *,
+        language: str | None = None,
+        speed: float = 1.0,
+        live: bool = False,
     ) -> Utterance:
         """Validate a request completely; cheap (no synthesis), so call it before answering.
 
@@ -228,6 +237,9 @@ class Engine(ABC):
             A BCP-47 tag; detected from the text when omitted.
         speed : float
             Speaking-rate factor within ``limits.min_speed``–``limits.max_speed``.
+        live : bool
+            The audio is played as it arrives (a stream, a real-time session): the first audio
+            matters more than the prosody of the first sentence.
 
         Raises
         ------
@@ -247,7 +259,12 @@ class Engine(ABC):
         self.check_speed(speed)
         lang = self.resolve_language(language)
         return Utterance(
-            text=text, voice=voice, language=lang, speed=float(speed), plan=self._plan(text, voice, lang)
+            text=text,
+            voice=voice,
+            language=lang,
+            speed=float(speed),
+            plan=self._plan(text, voice, lang),
+            live=live,
         )
 
     def check_speed(self, speed: float) -> None:

@@ -295,7 +295,14 @@ class RealtimeSession:
         assert voice is not None  # segments are taken only after start
         try:
             utterance = await anyio.to_thread.run_sync(
-                partial(self._engine.prepare, text, voice.profile, language=voice.language, speed=voice.speed)
+                partial(
+                    self._engine.prepare,
+                    text,
+                    voice.profile,
+                    language=voice.language,
+                    speed=voice.speed,
+                    live=True,
+                )
             )
         except ServiceError as e:
             if e.code != "empty_text":  # punctuation alone between pieces: nothing to say

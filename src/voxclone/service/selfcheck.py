@@ -37,9 +37,7 @@ MAX_ATTEMPTS = 3  # a check that killed its process this often is marked failed,
 _BUSY_WAIT_S = 0.25
 
 
-def encode_check_audio(
-    audio: np.ndarray, sample_rate: int, *, held_out: np.ndarray | None = None
-) -> bytes:
+def encode_check_audio(audio: np.ndarray, sample_rate: int, *, held_out: np.ndarray | None = None) -> bytes:
     """The prepared reference (float32 mono, ``sample_rate`` Hz) and, for a long upload, the rest
     of its speech (``held_out``, what the check scores the clone against) as a check blob (``.npz``)."""
     buf = io.BytesIO()

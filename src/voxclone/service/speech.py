@@ -140,7 +140,7 @@ class SpeechService:
         profile = self._resolve_voice(account, request.voice_id)
         # every engine rule (text, language, speed, voice) is checked here, before any header
         utterance = self._engine.prepare(
-            text.strip(), profile, language=request.language, speed=float(request.speed)
+            text.strip(), profile, language=request.language, speed=float(request.speed), live=live
         )
         text, speed = utterance.text, utterance.speed
         hold = self._hold_credits(account, request.voice_id, len(text), speed)
@@ -249,9 +249,11 @@ class SpeechService:
         encoder = open_encoder(job.request.format, job.sample_rate)
         pending = 0
         try:
-            async with aclosing(self._pool.iterate(
-                job.slot, lambda: self._chunks(job), seconds=lambda audio: audio.size / job.sample_rate
-            )) as chunks:
+            async with aclosing(
+                self._pool.iterate(
+                    job.slot, lambda: self._chunks(job), seconds=lambda audio: audio.size / job.sample_rate
+                )
+            ) as chunks:
                 async for audio in chunks:
                     pending += audio.size
                     data = encoder.encode(audio)
@@ -302,9 +304,11 @@ class SpeechService:
         try:
             chunks: list[np.ndarray] = []
             words: list[WordTiming] = []
-            async with aclosing(self._pool.iterate(
-                job.slot, produce, seconds=lambda chunk: chunk.audio.size / job.sample_rate
-            )) as produced:
+            async with aclosing(
+                self._pool.iterate(
+                    job.slot, produce, seconds=lambda chunk: chunk.audio.size / job.sample_rate
+                )
+            ) as produced:
                 async for chunk in produced:
                     audio = chunk.audio
                     if not await self._cover(job, job.rendered_samples + audio.size):

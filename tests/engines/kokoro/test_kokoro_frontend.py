@@ -144,3 +144,17 @@ def test_the_first_chunk_is_short_whatever_the_first_sentence_looks_like(
     chunks = _texts(kokoro_frontend, text)
     assert chunks[0] == head
     assert " ".join(chunks).split() == text.split()
+
+
+def test_a_live_single_sentence_starts_with_a_short_chunk(kokoro_frontend: KokoroFrontend) -> None:
+    single = "The museum closes early on Sundays, but the garden stays open until sunset."
+    prepared = kokoro_frontend.prepare(single, language="en-us")
+    assert [c.text for c in kokoro_frontend.chunks(prepared)] == [single]  # a file: one chunk
+    live = [c.text for c in kokoro_frontend.chunks(prepared, live=True)]
+    assert live == ["The museum closes early", "on Sundays, but the garden stays open until sunset."]
+    assert [
+        c.text
+        for c in kokoro_frontend.chunks(
+            kokoro_frontend.prepare("Turn left here.", language="en-us"), live=True
+        )
+    ] == ["Turn left here."]

@@ -48,9 +48,7 @@ async def stream_speech(
 ) -> Response:
     """Stream audio as it is synthesized (chunked). A WAV's RIFF/data sizes are ``0xFFFFFFFF``
     (unknown while streaming); clients that save it write the real sizes at the end (README)."""
-    job = await run_in_threadpool(
-        services.speech.prepare, account=account, request=_request(body), live=True
-    )
+    job = await run_in_threadpool(services.speech.prepare, account=account, request=_request(body), live=True)
     return await stream_job(services, job, receive=request.receive, headers={})
 
 

@@ -276,7 +276,7 @@ class KokoroEngine(Engine):
         plan = _plan_of(utterance)
         native, tempo = split_speed(utterance.speed, native=(MIN_SPEED, MAX_SPEED))
         for audio, found, last in self._stream(
-            plan.prepared, plan.styles, utterance.voice, native, plan.post, aligner
+            plan.prepared, plan.styles, utterance.voice, native, plan.post, aligner, live=utterance.live
         ):
             scale = 1.0
             if abs(tempo - 1.0) > 1e-6 and audio.size:
@@ -308,11 +308,13 @@ class KokoroEngine(Engine):
         speed: float,
         post: Post | None,
         aligner: WordAligner | None = None,
+        *,
+        live: bool = False,
     ) -> Iterator[tuple[np.ndarray, tuple[list[WordSpan], ChunkEdits] | None, bool]]:
         leveler = Leveler(self.sample_rate)
         speed = speed * _pace(voice)
         pitch = _pitch(voice)
-        for chunk, last in _with_last(self.frontend.chunks(prepared)):
+        for chunk, last in _with_last(self.frontend.chunks(prepared, live=live)):
             style = styles[min(len(chunk.tokens), len(styles)) - 1]
             found: tuple[list[WordSpan], ChunkEdits] | None = None
             if aligner is None:

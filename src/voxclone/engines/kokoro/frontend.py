@@ -113,16 +113,17 @@ class KokoroFrontend:
         prepared = self.prepare(text, language=language)
         return " ".join(self.g2p.phonemize(p, language=prepared.language) for p in prepared.paragraphs)
 
-    def chunks(self, prepared: Prepared) -> Iterator[Chunk]:
+    def chunks(self, prepared: Prepared, *, live: bool = False) -> Iterator[Chunk]:
         """Yield the chunks of ``prepared`` text lazily (G2P runs as chunks are requested).
 
-        The first sentence of a stream is cut after its first phrase (:meth:`first_split`), so audio
-        starts early; every later chunk is a whole sentence unless it exceeds
-        :data:`CHUNK_TOKEN_LIMIT` tokens.
+        The first sentence is cut after its first phrase (:meth:`first_split`), so audio starts
+        early; every later chunk is a whole sentence unless it exceeds :data:`CHUNK_TOKEN_LIMIT`
+        tokens. A text of one sentence is cut like that only when it is long, unless ``live`` (the
+        audio is played as it arrives: the first audio matters more than that sentence's prosody).
         """
         first = True
         sentences = [split_sentences(paragraph) for paragraph in prepared.paragraphs]
-        alone = len(sentences) == 1 and len(sentences[0]) == 1
+        alone = not live and len(sentences) == 1 and len(sentences[0]) == 1
         for p_index, paragraph_sentences in enumerate(sentences):
             for s_index, sentence in enumerate(paragraph_sentences):
                 if not has_speakable_content(sentence):
