@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
@@ -15,49 +15,33 @@ from voxclone.api.deps import (
     read_upload,
     require_multipart,
 )
-from voxclone.api.openapi import error_responses
+from voxclone.api.openapi import error_responses, file_field, multipart_body
 from voxclone.api.schemas import Envelope, VoiceCloneDeleted, VoiceClonePublic, VoiceClonesPublic
 from voxclone.errors import InvalidRequest
 
 router = APIRouter(tags=["voice-clones"])
 
-_UPLOAD_SCHEMA: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["audio", "name"],
-                    "properties": {
-                        "audio": {
-                            "type": "string",
-                            "format": "binary",
-                            "description": "5–60 s of one speaker",
-                        },
-                        "name": {
-                            "type": "string",
-                            "minLength": 1,
-                            "maxLength": 200,
-                            "description": "1–200 characters, not only spaces, no control characters",
-                        },
-                        "consent_challenge_id": {
-                            "type": "string",
-                            "description": "a `cc_…` id from POST /api/v1/consent-challenges: the "
-                            "speaker's spoken consent (required when the consent policy is on)",
-                        },
-                        "consent_audio": {
-                            "type": "string",
-                            "format": "binary",
-                            "description": "the speaker reading the challenge phrase; without it the "
-                            "reference itself must contain the phrase",
-                        },
-                    },
-                }
-            }
+_UPLOAD_SCHEMA = multipart_body(
+    required=("audio", "name"),
+    properties={
+        "audio": file_field("5–60 s of one speaker"),
+        "name": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 200,
+            "description": "1–200 characters, not only spaces, no control characters",
         },
-    }
-}
+        "consent_challenge_id": {
+            "type": "string",
+            "description": "a `cc_…` id from POST /api/v1/consent-challenges: the "
+            "speaker's spoken consent (required when the consent policy is on)",
+        },
+        "consent_audio": file_field(
+            "the speaker reading the challenge phrase; without it the reference itself must contain "
+            "the phrase"
+        ),
+    },
+)
 
 
 _CLONE_ID = {"pattern": "^vc_[0-9a-hjkmnp-tv-z]{26}$"}

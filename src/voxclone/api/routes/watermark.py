@@ -15,34 +15,19 @@ from voxclone.api.deps import (
     read_upload,
     require_multipart,
 )
-from voxclone.api.openapi import error_responses
+from voxclone.api.openapi import error_responses, file_field, multipart_body
 from voxclone.api.schemas import Envelope
 
 router = APIRouter(tags=["watermark"])
 
 DETECT_MAX_SECONDS = 60.0
 
-_UPLOAD_SCHEMA: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["audio"],
-                    "properties": {
-                        "audio": {
-                            "type": "string",
-                            "format": "binary",
-                            "description": "any format the clone upload accepts; 3 s or more "
-                            "(the first 60 s are examined)",
-                        }
-                    },
-                }
-            }
-        },
-    }
-}
+_UPLOAD_SCHEMA = multipart_body(
+    required=("audio",),
+    properties={
+        "audio": file_field("any format the clone upload accepts; 3 s or more (the first 60 s are examined)")
+    },
+)
 
 
 class WatermarkPayload(BaseModel):
