@@ -77,14 +77,7 @@ def _say(args: argparse.Namespace) -> int:
     if args.subtitles is not None:
         return _say_with_subtitles(args, text, fmt, started)
     with open_client(args) as client:
-        stream = client.speech.stream(
-            text=text,
-            voice_id=args.voice,
-            format=fmt,
-            speed=args.speed,
-            language=args.language,
-            model=args.model,
-        )
+        stream = client.speech.stream(**_speech_options(args, text=text, fmt=fmt))
         with stream:
             progress = _Progress(fmt, enabled=show, started=started)
             if to_stdout:
@@ -106,14 +99,7 @@ def _say_with_subtitles(args: argparse.Namespace, text: str, fmt: Any, started: 
     if sub_format is None:
         raise UsageError(f"--subtitles {args.subtitles}: name a .srt or .vtt file")
     with open_client(args) as client:
-        result = client.speech.create_with_timestamps(
-            text=text,
-            voice_id=args.voice,
-            format=fmt,
-            speed=args.speed,
-            language=args.language,
-            model=args.model,
-        )
+        result = client.speech.create_with_timestamps(**_speech_options(args, text=text, fmt=fmt))
     if args.output == "-":
         sys.stdout.buffer.write(result.audio)
         sys.stdout.buffer.flush()
@@ -130,6 +116,18 @@ def _say_with_subtitles(args: argparse.Namespace, text: str, fmt: Any, started: 
         started=started,
         words=len(result.words),
     )
+
+
+def _speech_options(args: argparse.Namespace, *, text: str, fmt: Any) -> dict[str, Any]:
+    """The SDK's keyword arguments for ``say``'s request."""
+    return {
+        "text": text,
+        "voice_id": args.voice,
+        "format": fmt,
+        "speed": args.speed,
+        "language": args.language,
+        "model": args.model,
+    }
 
 
 def _report(
