@@ -93,16 +93,7 @@ def create_app(
     app.state.settings = settings
     app.state.services = None
     for module in (
-        health,
-        voices,
-        voice_clones,
-        consent,
-        tts,
-        tts_websocket,
-        account,
-        openai_speech,
-        models,
-        watermark,
+        health, voices, voice_clones, consent, tts, tts_websocket, account, openai_speech, models, watermark
     ):
         app.include_router(module.router)
     mount_docs(app)
