@@ -1,4 +1,5 @@
-"""FastAPI dependencies as ``Annotated`` aliases (``ServicesDep``, ``CurrentAccount``)."""
+"""FastAPI dependencies as ``Annotated`` aliases (``ServicesDep``, ``CurrentAccount``), and the
+multipart upload helpers that the upload routes share."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.datastructures import FormData, UploadFile
 
-from voxclone.errors import AuthenticationFailed, EngineUnavailable
+from voxclone.errors import AuthenticationFailed, EngineUnavailable, InvalidRequest, PayloadTooLarge
 from voxclone.service.accounts import AccountRef
 from voxclone.service.container import Services
 
@@ -50,3 +52,28 @@ def get_current_account(
 
 
 CurrentAccount = Annotated[AccountRef, Depends(get_current_account)]
+
+
+def require_multipart(request: Request, *, fields: str) -> None:
+    """400 ``invalid_content_type`` unless the body is ``multipart/form-data``; ``fields`` names
+    what to upload ("fields audio and name")."""
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise InvalidRequest(
+            f"send the recording as multipart/form-data with {fields}", code="invalid_content_type"
+        )
+
+
+def audio_upload(form: FormData) -> UploadFile:
+    """The form's ``audio`` file (or ``file``, its alias); 400 ``missing_audio`` without one."""
+    upload = form.get("audio") or form.get("file")
+    if not isinstance(upload, UploadFile):
+        raise InvalidRequest("the multipart field `audio` (a file) is required", code="missing_audio")
+    return upload
+
+
+async def read_upload(upload: UploadFile, *, limit: int) -> bytes:
+    """The file's bytes; 413 ``file_too_large`` past ``limit`` (reads at most one byte more)."""
+    data = await upload.read(limit + 1)
+    if len(data) > limit:
+        raise PayloadTooLarge(f"the upload is larger than {limit // (1024 * 1024)} MB")
+    return data

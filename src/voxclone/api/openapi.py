@@ -52,6 +52,17 @@ def audio_response(description: str, *, extra_types: tuple[str, ...] = ()) -> di
     return {200: {"description": description, "content": content}}
 
 
+def multipart_body(*, required: tuple[str, ...], properties: dict[str, Any]) -> dict[str, Any]:
+    """``openapi_extra=`` of a route that reads a ``multipart/form-data`` upload itself."""
+    schema = {"type": "object", "required": list(required), "properties": properties}
+    return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}}
+
+
+def file_field(description: str) -> dict[str, Any]:
+    """A file field of :func:`multipart_body`."""
+    return {"type": "string", "format": "binary", "description": description}
+
+
 def allowed_methods(request: Request) -> list[str]:
     """Every method the router serves at this request's path (Starlette's 405 names one route's).
 

@@ -57,6 +57,21 @@ async def _unless_disconnected(work: Awaitable[T], receive: Receive) -> T:
         await asyncio.gather(task, watch, return_exceptions=True)
 
 
+async def _render_or_close(
+    speech: SpeechService, job: SpeechJob, work: Awaitable[T], receive: Receive
+) -> T | None:
+    """``work``'s result (a whole render of ``job``), or ``None`` when the client left first; the
+    job is closed then, and when the render fails."""
+    try:
+        return await _unless_disconnected(work, receive)
+    except _Gone:
+        await speech.close(job)
+        return None
+    except BaseException:
+        await speech.close(job)
+        raise
+
+
 class _FileResponse(Response):
     """A whole file, charged once it has been handed to the connection."""
 
@@ -90,14 +105,9 @@ async def render_job(services: Services, job: SpeechJob, *, receive: Receive) ->
     and pays nothing.
     """
     speech = services.speech
-    try:
-        data = await _unless_disconnected(speech.render_file(job), receive)
-    except _Gone:
-        await speech.close(job)
+    data = await _render_or_close(speech, job, speech.render_file(job), receive)
+    if data is None:
         return Response(status_code=CLIENT_GONE)
-    except BaseException:
-        await speech.close(job)
-        raise
     seconds = job.rendered_samples / job.sample_rate
     return _FileResponse(data, job=job, speech=speech, headers={"x-audio-seconds": f"{seconds:.3f}"})
 
@@ -109,14 +119,10 @@ async def render_timed_job(services: Services, job: SpeechJob, *, receive: Recei
     import json
 
     speech = services.speech
-    try:
-        data, words = await _unless_disconnected(speech.render_file_timed(job), receive)
-    except _Gone:
-        await speech.close(job)
+    rendered = await _render_or_close(speech, job, speech.render_file_timed(job), receive)
+    if rendered is None:
         return Response(status_code=CLIENT_GONE)
-    except BaseException:
-        await speech.close(job)
-        raise
+    data, words = rendered
     body = {
         "data": {
             "audio": base64.b64encode(data).decode("ascii"),

@@ -31,6 +31,8 @@ from voxclone.client._exceptions import (
 from voxclone.client._retry import next_delay
 
 RETRY_COUNT_HEADER = "x-voxclone-retry-count"
+UNSET: Any = object()
+"""The default of ``with_options``' parameters: keep the client's value (``None`` is a value)."""
 
 
 class _ClientConfig:
@@ -58,14 +60,18 @@ class _ClientConfig:
         self.max_retries = max_retries
         self.default_headers = dict(default_headers or {})
 
-    def _options(self) -> dict[str, Any]:
-        return {
+    def _options(self, **changes: Any) -> dict[str, Any]:
+        """This client's options, with the ``changes`` that are not :data:`UNSET` applied
+        (``with_options``)."""
+        options = {
             "api_key": self.api_key,
             "base_url": self.base_url,
             "timeout": self.timeout,
             "max_retries": self.max_retries,
             "default_headers": self.default_headers,
         }
+        options.update({k: v for k, v in changes.items() if v is not UNSET})
+        return options
 
     def _headers(self, extra: dict[str, str] | None, retries_taken: int) -> dict[str, str]:
         headers = {

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Any
 
 import httpx
 
+from voxclone.client._base_client import UNSET
 from voxclone.client._constants import DEFAULT_MAX_RETRIES
 from voxclone.client._outeai import AsyncOuteAIMethods, OuteAIMethods
 from voxclone.client.resources import (
@@ -21,8 +21,6 @@ from voxclone.client.resources import (
     VoiceClones,
     Voices,
 )
-
-_UNSET: Any = object()
 
 
 class Client(OuteAIMethods):
@@ -86,14 +84,12 @@ class Client(OuteAIMethods):
     def with_options(
         self,
         *,
-        timeout: float | httpx.Timeout | None = _UNSET,
-        max_retries: int = _UNSET,
-        default_headers: dict[str, str] | None = _UNSET,
+        timeout: float | httpx.Timeout | None = UNSET,
+        max_retries: int = UNSET,
+        default_headers: dict[str, str] | None = UNSET,
     ) -> Client:
         """A copy with some options changed, sharing this client's connection pool."""
-        options = self._options()
-        changes = {"timeout": timeout, "max_retries": max_retries, "default_headers": default_headers}
-        options.update({k: v for k, v in changes.items() if v is not _UNSET})
+        options = self._options(timeout=timeout, max_retries=max_retries, default_headers=default_headers)
         return Client(**options, http_client=self._http)
 
     def __enter__(self) -> Client:
@@ -149,14 +145,12 @@ class AsyncClient(AsyncOuteAIMethods):
     def with_options(
         self,
         *,
-        timeout: float | httpx.Timeout | None = _UNSET,
-        max_retries: int = _UNSET,
-        default_headers: dict[str, str] | None = _UNSET,
+        timeout: float | httpx.Timeout | None = UNSET,
+        max_retries: int = UNSET,
+        default_headers: dict[str, str] | None = UNSET,
     ) -> AsyncClient:
         """A copy with some options changed, sharing this client's connection pool."""
-        options = self._options()
-        changes = {"timeout": timeout, "max_retries": max_retries, "default_headers": default_headers}
-        options.update({k: v for k, v in changes.items() if v is not _UNSET})
+        options = self._options(timeout=timeout, max_retries=max_retries, default_headers=default_headers)
         return AsyncClient(**options, http_client=self._http)
 
     async def __aenter__(self) -> AsyncClient:

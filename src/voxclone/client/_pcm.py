@@ -7,6 +7,7 @@ import struct
 import numpy as np
 
 from voxclone.client._exceptions import VoxcloneError
+from voxclone.client._wavfile import riff_chunks
 
 
 class PcmDecoder:
@@ -50,23 +51,17 @@ class PcmDecoder:
 
     def _skip_header(self, data: bytes) -> bytes:
         """Consume RIFF chunks up to ``data``; returns the rest, or all of ``data`` if incomplete."""
-        if len(data) < 12:
-            return data
-        if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
-            raise VoxcloneError("the stream is not a WAV file")
-        pos = 12
-        while len(data) >= pos + 8:
-            chunk_id = data[pos : pos + 4]
-            (size,) = struct.unpack("<I", data[pos + 4 : pos + 8])
-            if chunk_id == b"data":
-                self._in_header = False
-                return data[pos + 8 :]
-            end = pos + 8 + size + (size & 1)
-            if len(data) < end:
-                return data
-            if chunk_id == b"fmt ":
-                self._read_fmt(data[pos + 8 : pos + 8 + size])
-            pos = end
+        try:
+            for chunk_id, pos, size in riff_chunks(data):  # ValueError: not RIFF/WAVE
+                if chunk_id == b"data":
+                    self._in_header = False
+                    return data[pos + 8 :]
+                if len(data) < pos + 8 + size + (size & 1):
+                    return data
+                if chunk_id == b"fmt ":
+                    self._read_fmt(data[pos + 8 : pos + 8 + size])  # raises VoxcloneError only
+        except ValueError as e:
+            raise VoxcloneError("the stream is not a WAV file") from e
         return data
 
     def _read_fmt(self, fmt: bytes) -> None:

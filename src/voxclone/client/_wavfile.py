@@ -11,11 +11,32 @@ from __future__ import annotations
 
 import os
 import struct
+from collections.abc import Iterator
 from typing import IO
 
 HEAD_LIMIT = 64 * 1024
 """Bytes searched for the ``data`` chunk (voxclone's header is 44 bytes; others add LIST chunks)."""
 _MAX_SIZE = 0xFFFFFFFF
+
+
+def riff_chunks(head: bytes) -> Iterator[tuple[bytes, int, int]]:
+    """``(chunk id, offset, size)`` of each chunk of a RIFF/WAVE prefix whose 8-byte chunk header
+    ``head`` holds (the chunk's body may not be there yet); none while ``head`` is under 12 bytes.
+
+    Raises
+    ------
+    ValueError
+        If ``head`` (12 bytes or more) is not a RIFF/WAVE file.
+    """
+    if len(head) < 12:
+        return
+    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        raise ValueError("not a RIFF/WAVE stream")
+    pos = 12
+    while len(head) >= pos + 8:
+        (size,) = struct.unpack("<I", head[pos + 4 : pos + 8])
+        yield head[pos : pos + 4], pos, size
+        pos += 8 + size + (size & 1)
 
 
 def data_chunk_offset(head: bytes) -> int | None:
@@ -26,17 +47,7 @@ def data_chunk_offset(head: bytes) -> int | None:
     ValueError
         If ``head`` (12 bytes or more) is not a RIFF/WAVE file.
     """
-    if len(head) < 12:
-        return None
-    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-        raise ValueError("not a RIFF/WAVE stream")
-    pos = 12
-    while len(head) >= pos + 8:
-        if head[pos : pos + 4] == b"data":
-            return pos
-        (size,) = struct.unpack("<I", head[pos + 4 : pos + 8])
-        pos += 8 + size + (size & 1)
-    return None
+    return next((pos for chunk_id, pos, _ in riff_chunks(head) if chunk_id == b"data"), None)
 
 
 class WavSizes:

@@ -26,13 +26,16 @@ from contextlib import AsyncExitStack, ExitStack
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
 from voxclone.client._constants import SAMPLE_RATE
 from voxclone.client._exceptions import APIConnectionError, APIError
 from voxclone.client.types import WordTiming, pcm16_to_float32
+
+if TYPE_CHECKING:
+    from voxclone.client._base_client import _ClientConfig
 
 WEBSOCKET_PATH = "/api/v1/tts_websocket"
 # errors that answer a refused ``start``: the session cannot speak, so the SDK raises them
@@ -165,8 +168,8 @@ def _headers(api_key: str, extra: dict[str, str]) -> dict[str, str]:
     return {"Authorization": f"Bearer {api_key}", "User-Agent": f"voxclone-python/{__version__}", **extra}
 
 
-class SpeechWebSocket:
-    """A blocking real-time session; use it in a ``with`` block (see the module docstring)."""
+class _Session:
+    """What both sessions share: their settings, the reader and the messages they send."""
 
     def __init__(
         self, *, url: str, headers: dict[str, str], start: dict[str, Any], open_timeout: float
@@ -177,7 +180,6 @@ class SpeechWebSocket:
         self._open_timeout = open_timeout
         self._reader = _Reader()
         self._ws: Any = None
-        self._stack = ExitStack()
 
     @property
     def errors(self) -> list[dict[str, Any]]:
@@ -189,10 +191,41 @@ class SpeechWebSocket:
         """The ``done`` message once the session has finished."""
         return self._reader.done
 
+    def _connect_options(self) -> dict[str, Any]:
+        """Keyword arguments of ``websockets``' ``connect`` (sync or asyncio) besides the URL."""
+        return {"additional_headers": self._headers, "open_timeout": self._open_timeout}
+
+    def _closed(self) -> None:
+        """The connection closed: raise :class:`RealtimeError` unless the server closed normally."""
+        self._reader.closed(self._ws.close_code, self._ws.close_reason)
+
+    def _send_failed(self) -> APIConnectionError:
+        """A send found the connection closed: the server's reason, else a connection error."""
+        self._closed()
+        return APIConnectionError("the session is closed")
+
+
+def _text(text: str) -> dict[str, Any]:
+    return {"type": "text", "text": text}
+
+
+_FLUSH: dict[str, Any] = {"type": "flush"}
+_END: dict[str, Any] = {"type": "end"}
+
+
+class SpeechWebSocket(_Session):
+    """A blocking real-time session; use it in a ``with`` block (see the module docstring)."""
+
+    def __init__(
+        self, *, url: str, headers: dict[str, str], start: dict[str, Any], open_timeout: float
+    ) -> None:
+        super().__init__(url=url, headers=headers, start=start, open_timeout=open_timeout)
+        self._stack = ExitStack()
+
     def __enter__(self) -> SpeechWebSocket:
         from websockets.sync.client import connect
 
-        opening = connect(self._url, additional_headers=self._headers, open_timeout=self._open_timeout)
+        opening = connect(self._url, **self._connect_options())
         try:
             self._ws = self._stack.enter_context(opening)
         except (OSError, TimeoutError) as e:
@@ -207,15 +240,15 @@ class SpeechWebSocket:
 
     def send(self, text: str) -> None:
         """Add a piece of text (any size, a single token too); the server decides when to speak."""
-        self._send({"type": "text", "text": text})
+        self._send(_text(text))
 
     def flush(self) -> None:
         """Speak what was sent so far now, even mid-sentence."""
-        self._send({"type": "flush"})
+        self._send(_FLUSH)
 
     def end(self) -> None:
         """No more text: the server speaks the rest, sends ``done`` and closes."""
-        self._send({"type": "end"})
+        self._send(_END)
 
     def __iter__(self) -> Iterator[AudioEvent]:
         """Audio events until the session ends; raises :class:`RealtimeError` if it ended badly."""
@@ -225,7 +258,7 @@ class SpeechWebSocket:
             try:
                 raw = self._ws.recv()
             except ConnectionClosed:
-                self._reader.closed(self._ws.close_code, self._ws.close_reason)
+                self._closed()
                 return
             event = self._reader.event(raw)
             if event is not None:
@@ -241,38 +274,22 @@ class SpeechWebSocket:
         try:
             self._ws.send(json.dumps(message))
         except ConnectionClosed as e:
-            self._reader.closed(self._ws.close_code, self._ws.close_reason)
-            raise APIConnectionError("the session is closed") from e
+            raise self._send_failed() from e
 
 
-class AsyncSpeechWebSocket:
+class AsyncSpeechWebSocket(_Session):
     """Async twin of :class:`SpeechWebSocket`; use it in an ``async with`` block."""
 
     def __init__(
         self, *, url: str, headers: dict[str, str], start: dict[str, Any], open_timeout: float
     ) -> None:
-        self._url = url
-        self._headers = headers
-        self._start = start
-        self._open_timeout = open_timeout
-        self._reader = _Reader()
-        self._ws: Any = None
+        super().__init__(url=url, headers=headers, start=start, open_timeout=open_timeout)
         self._stack = AsyncExitStack()
-
-    @property
-    def errors(self) -> list[dict[str, Any]]:
-        """Non-fatal ``error`` messages received so far."""
-        return self._reader.errors
-
-    @property
-    def done(self) -> SessionDone | None:
-        """The ``done`` message once the session has finished."""
-        return self._reader.done
 
     async def __aenter__(self) -> AsyncSpeechWebSocket:
         from websockets.asyncio.client import connect
 
-        opening = connect(self._url, additional_headers=self._headers, open_timeout=self._open_timeout)
+        opening = connect(self._url, **self._connect_options())
         try:
             self._ws = await self._stack.enter_async_context(opening)
         except (OSError, TimeoutError) as e:
@@ -287,15 +304,15 @@ class AsyncSpeechWebSocket:
 
     async def send(self, text: str) -> None:
         """Add a piece of text (any size)."""
-        await self._send({"type": "text", "text": text})
+        await self._send(_text(text))
 
     async def flush(self) -> None:
         """Speak what was sent so far now."""
-        await self._send({"type": "flush"})
+        await self._send(_FLUSH)
 
     async def end(self) -> None:
         """No more text: the server speaks the rest, sends ``done`` and closes."""
-        await self._send({"type": "end"})
+        await self._send(_END)
 
     async def __aiter__(self) -> AsyncIterator[AudioEvent]:
         from websockets.exceptions import ConnectionClosed
@@ -304,7 +321,7 @@ class AsyncSpeechWebSocket:
             try:
                 raw = await self._ws.recv()
             except ConnectionClosed:
-                self._reader.closed(self._ws.close_code, self._ws.close_reason)
+                self._closed()
                 return
             event = self._reader.event(raw)
             if event is not None:
@@ -320,29 +337,26 @@ class AsyncSpeechWebSocket:
         try:
             await self._ws.send(json.dumps(message))
         except ConnectionClosed as e:
-            self._reader.closed(self._ws.close_code, self._ws.close_reason)
-            raise APIConnectionError("the session is closed") from e
+            raise self._send_failed() from e
 
 
-_Session = TypeVar("_Session", SpeechWebSocket, AsyncSpeechWebSocket)
+_SessionT = TypeVar("_SessionT", SpeechWebSocket, AsyncSpeechWebSocket)
 
 
 def open_session(
-    cls: type[_Session],
+    cls: type[_SessionT],
     *,
-    base_url: str,
-    api_key: str,
-    default_headers: dict[str, str],
+    client: _ClientConfig,
     voice_id: str,
     language: str | None,
     speed: float | None,
     timestamps: bool,
     open_timeout: float,
-) -> _Session:
-    """Build a (not yet connected) session of ``cls`` for a client's settings."""
+) -> _SessionT:
+    """Build a (not yet connected) session of ``cls`` with ``client``'s URL, key and headers."""
     return cls(
-        url=websocket_url(base_url),
-        headers=_headers(api_key, default_headers),
+        url=websocket_url(str(client.base_url)),
+        headers=_headers(client.api_key, client.default_headers),
         start=start_message(voice_id=voice_id, language=language, speed=speed, timestamps=timestamps),
         open_timeout=open_timeout,
     )

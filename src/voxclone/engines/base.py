@@ -369,12 +369,18 @@ class Engine(ABC):
         """
         return {"synthesis": self._check_synthesis(), "cloning": None}
 
+    def speak_test_word(self) -> np.ndarray:
+        """The start-up check's render: "Ready." with the first built-in voice (the engine has one).
+
+        An engine that already spoke it (a warm-up) may return that audio instead of speaking again.
+        """
+        return self.generate("Ready.", self.builtin_profile(self.builtin_voices()[0].voice_id))
+
     def _check_synthesis(self) -> str | None:
-        voices = self.builtin_voices()
-        if not voices:
+        if not self.builtin_voices():
             return None
         try:
-            audio = self.generate("Ready.", self.builtin_profile(voices[0].voice_id))
+            audio = self.speak_test_word()
         except Exception as e:  # a probe: any failure is the capability's reason, reported at start
             return f"{self.name} could not speak a test word: {describe_error(e)}"
         if audio.size == 0 or not np.all(np.isfinite(audio)):

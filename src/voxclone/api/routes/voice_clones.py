@@ -2,56 +2,46 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile
 
-from voxclone.api.deps import CurrentAccount, ServicesDep
-from voxclone.api.openapi import error_responses
+from voxclone.api.deps import (
+    CurrentAccount,
+    ServicesDep,
+    audio_upload,
+    read_upload,
+    require_multipart,
+)
+from voxclone.api.openapi import error_responses, file_field, multipart_body
 from voxclone.api.schemas import Envelope, VoiceCloneDeleted, VoiceClonePublic, VoiceClonesPublic
-from voxclone.errors import InvalidRequest, PayloadTooLarge
+from voxclone.errors import InvalidRequest
 
 router = APIRouter(tags=["voice-clones"])
 
-_UPLOAD_SCHEMA: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["audio", "name"],
-                    "properties": {
-                        "audio": {
-                            "type": "string",
-                            "format": "binary",
-                            "description": "5–60 s of one speaker",
-                        },
-                        "name": {
-                            "type": "string",
-                            "minLength": 1,
-                            "maxLength": 200,
-                            "description": "1–200 characters, not only spaces, no control characters",
-                        },
-                        "consent_challenge_id": {
-                            "type": "string",
-                            "description": "a `cc_…` id from POST /api/v1/consent-challenges: the "
-                            "speaker's spoken consent (required when the consent policy is on)",
-                        },
-                        "consent_audio": {
-                            "type": "string",
-                            "format": "binary",
-                            "description": "the speaker reading the challenge phrase; without it the "
-                            "reference itself must contain the phrase",
-                        },
-                    },
-                }
-            }
+_UPLOAD_SCHEMA = multipart_body(
+    required=("audio", "name"),
+    properties={
+        "audio": file_field("5–60 s of one speaker"),
+        "name": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 200,
+            "description": "1–200 characters, not only spaces, no control characters",
         },
-    }
-}
+        "consent_challenge_id": {
+            "type": "string",
+            "description": "a `cc_…` id from POST /api/v1/consent-challenges: the "
+            "speaker's spoken consent (required when the consent policy is on)",
+        },
+        "consent_audio": file_field(
+            "the speaker reading the challenge phrase; without it the reference itself must contain "
+            "the phrase"
+        ),
+    },
+)
 
 
 _CLONE_ID = {"pattern": "^vc_[0-9a-hjkmnp-tv-z]{26}$"}
@@ -80,20 +70,13 @@ async def create_voice_clone(
     """Clone a voice from a recording (costs 0.025 credits). Retries with the same
     ``Idempotency-Key`` return the first result without a second clone or charge."""
     services.capabilities.require("cloning")  # 503 cloning_unavailable, with the reason
+    require_multipart(request, fields="fields audio and name")
     limit = services.settings.max_upload_bytes
-    content_type = request.headers.get("content-type", "")
-    if not content_type.startswith("multipart/form-data"):
-        raise InvalidRequest(
-            "send the recording as multipart/form-data with fields audio and name",
-            code="invalid_content_type",
-        )
     async with request.form(max_files=3, max_fields=20) as form:
-        upload = form.get("audio") or form.get("file")
+        upload = audio_upload(form)
         name = form.get("name")
         challenge_id = form.get("consent_challenge_id")
         consent_upload = form.get("consent_audio")
-        if not isinstance(upload, UploadFile):
-            raise InvalidRequest("the multipart field `audio` (a file) is required", code="missing_audio")
         if not isinstance(name, str) or not name.strip():
             raise InvalidRequest("the multipart field `name` is required", code="invalid_name")
         if challenge_id is not None and not isinstance(challenge_id, str):
@@ -105,11 +88,9 @@ async def create_voice_clone(
                 "consent_audio must be a file (the speaker reading the challenge phrase)",
                 code="invalid_consent_audio",
             )
-        data = await upload.read(limit + 1)
+        data = await read_upload(upload, limit=limit)
         filename, upload_type = upload.filename, upload.content_type
-        consent_data = await consent_upload.read(limit + 1) if consent_upload is not None else None
-    if len(data) > limit or (consent_data is not None and len(consent_data) > limit):
-        raise PayloadTooLarge(f"the upload is larger than {limit // (1024 * 1024)} MB")
+        consent_data = await read_upload(consent_upload, limit=limit) if consent_upload is not None else None
     if consent_data is not None and not challenge_id:
         raise InvalidRequest(
             "consent_audio needs the consent_challenge_id of the phrase it reads",

@@ -7,38 +7,27 @@ from typing import Any
 import anyio
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
-from starlette.datastructures import UploadFile
 
-from voxclone.api.deps import CurrentAccount, ServicesDep
-from voxclone.api.openapi import error_responses
+from voxclone.api.deps import (
+    CurrentAccount,
+    ServicesDep,
+    audio_upload,
+    read_upload,
+    require_multipart,
+)
+from voxclone.api.openapi import error_responses, file_field, multipart_body
 from voxclone.api.schemas import Envelope
-from voxclone.errors import InvalidRequest, PayloadTooLarge
 
 router = APIRouter(tags=["watermark"])
 
 DETECT_MAX_SECONDS = 60.0
 
-_UPLOAD_SCHEMA: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["audio"],
-                    "properties": {
-                        "audio": {
-                            "type": "string",
-                            "format": "binary",
-                            "description": "any format the clone upload accepts; 3 s or more "
-                            "(the first 60 s are examined)",
-                        }
-                    },
-                }
-            }
-        },
-    }
-}
+_UPLOAD_SCHEMA = multipart_body(
+    required=("audio",),
+    properties={
+        "audio": file_field("any format the clone upload accepts; 3 s or more (the first 60 s are examined)")
+    },
+)
 
 
 class WatermarkPayload(BaseModel):
@@ -71,17 +60,8 @@ async def detect_watermark(
 ) -> Envelope[WatermarkDetection]:
     """Look for voxclone's watermark in a recording (free). Any 3 s excerpt of a generated clip
     is enough, also after MP3/Opus/AAC encoding, resampling, gain changes and noise."""
-    limit = services.settings.max_upload_bytes
-    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
-        raise InvalidRequest(
-            "send the recording as multipart/form-data with field audio", code="invalid_content_type"
-        )
+    require_multipart(request, fields="field audio")
     async with request.form(max_files=1, max_fields=5) as form:
-        upload = form.get("audio") or form.get("file")
-        if not isinstance(upload, UploadFile):
-            raise InvalidRequest("the multipart field `audio` (a file) is required", code="missing_audio")
-        data = await upload.read(limit + 1)
-    if len(data) > limit:
-        raise PayloadTooLarge(f"the upload is larger than {limit // (1024 * 1024)} MB")
+        data = await read_upload(audio_upload(form), limit=services.settings.max_upload_bytes)
     result = await anyio.to_thread.run_sync(_detect, data)
     return Envelope(data=WatermarkDetection.model_validate(result))

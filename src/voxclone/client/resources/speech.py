@@ -37,8 +37,10 @@ def speech_request(
     speed: float | None,
     language: str | None,
     model: str | None,
+    timestamps: bool = False,
 ) -> dict[str, Any]:
-    """Keyword arguments of ``_request`` for one generation (JSON body and ``Accept``)."""
+    """Keyword arguments of ``_request`` for one generation (JSON body and ``Accept``): the audio
+    itself, or with ``timestamps`` the JSON of ``tts_with_timestamps``."""
     body: dict[str, Any] = {"text": text, "voice_id": voice_id, "response_format": format}
     if speed is not None:
         body["speed"] = speed
@@ -46,8 +48,8 @@ def speech_request(
         body["language"] = language
     if model is not None:
         body["model_name"] = model
-    accept = _CONTENT_TYPES.get(format, "*/*")
-    return {"json": body, "headers": {"Accept": f"{accept}, application/json"}}
+    accept = "application/json" if timestamps else f"{_CONTENT_TYPES.get(format, '*/*')}, application/json"
+    return {"json": body, "headers": {"Accept": accept}}
 
 
 def to_result(response: httpx.Response, *, format: str) -> SpeechResult:
@@ -128,9 +130,14 @@ class Speech(SyncAPIResource):
         cannot time words.
         """
         kwargs = speech_request(
-            text=text, voice_id=voice_id, format=format, speed=speed, language=language, model=model
+            text=text,
+            voice_id=voice_id,
+            format=format,
+            speed=speed,
+            language=language,
+            model=model,
+            timestamps=True,
         )
-        kwargs["headers"] = {"Accept": "application/json"}
         return to_timed_result(self._client._request("POST", TIMESTAMPS_PATH, **kwargs), format=format)
 
     def stream(
@@ -190,12 +197,9 @@ class Speech(SyncAPIResource):
         open_timeout : float
             Seconds to wait for the connection.
         """
-        client = self._client
         return open_session(
             SpeechWebSocket,
-            base_url=str(client.base_url),
-            api_key=client.api_key,
-            default_headers=client.default_headers,
+            client=self._client,
             voice_id=voice_id,
             language=language,
             speed=speed,
@@ -234,9 +238,14 @@ class AsyncSpeech(AsyncAPIResource):
     ) -> TimedSpeechResult:
         """Async twin of :meth:`Speech.create_with_timestamps`."""
         kwargs = speech_request(
-            text=text, voice_id=voice_id, format=format, speed=speed, language=language, model=model
+            text=text,
+            voice_id=voice_id,
+            format=format,
+            speed=speed,
+            language=language,
+            model=model,
+            timestamps=True,
         )
-        kwargs["headers"] = {"Accept": "application/json"}
         response = await self._client._request("POST", TIMESTAMPS_PATH, **kwargs)
         return to_timed_result(response, format=format)
 
@@ -271,12 +280,9 @@ class AsyncSpeech(AsyncAPIResource):
         open_timeout: float = 10.0,
     ) -> AsyncSpeechWebSocket:
         """Async twin of :meth:`Speech.websocket`; use it in an ``async with`` block."""
-        client = self._client
         return open_session(
             AsyncSpeechWebSocket,
-            base_url=str(client.base_url),
-            api_key=client.api_key,
-            default_headers=client.default_headers,
+            client=self._client,
             voice_id=voice_id,
             language=language,
             speed=speed,

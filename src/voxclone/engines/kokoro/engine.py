@@ -97,6 +97,7 @@ class KokoroEngine(Engine):
         self.frontend = frontend or KokoroFrontend(model.vocab)
         self._packs = assets.voice_packs()
         self._cloner = cloner
+        self._warm_up_audio: np.ndarray | None = None  # the warm-up's test word, for check()
         self.capabilities = Capabilities(
             cloning=cloner is not None, self_check=cloner is not None, timestamps=True, streaming="phrase"
         )
@@ -125,9 +126,15 @@ class KokoroEngine(Engine):
         return self._cloner.encoder if self._cloner is not None else None
 
     def warm_up(self) -> None:
-        """Load the default G2P back-end and run one tiny inference so the first request is fast."""
-        style = self._packs[voices.BUILTIN_VOICES[0].mix[0][0]].reshape(-1, STYLE_DIM)
-        self.render_phonemes(self.phonemize("Ready.", language=voices.DEFAULT_LANGUAGE), style)
+        """Speak the start-up test word (loading the default G2P back-end and running one tiny
+        inference) so the first request is fast. The next :meth:`check` reuses this render rather
+        than speaking the word again."""
+        self._warm_up_audio = super().speak_test_word()
+
+    def speak_test_word(self) -> np.ndarray:
+        """The warm-up's render when it is not used yet (start-up speaks once), else a new one."""
+        audio, self._warm_up_audio = self._warm_up_audio, None
+        return audio if audio is not None else super().speak_test_word()
 
     def check(self) -> dict[str, str | None]:
         """Synthesis (the ONNX Runtime session and espeak-ng speak a word) and cloning (the
