@@ -12,26 +12,32 @@ so a failed request leaves no clone and no charge.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import secrets
 import threading
-import unicodedata
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import anyio
-import numpy as np
 from sqlalchemy.exc import IntegrityError
 
 from voxclone.engines.base import Engine
-from voxclone.errors import Conflict, InsufficientCredits, InvalidRequest, NotFound, Unprocessable
+from voxclone.errors import Conflict, InvalidRequest, NotFound
 from voxclone.service.accounts import AccountRef
-from voxclone.service.consent import ConsentService, Evidence, PendingConsent
-from voxclone.service.money import format_credits, to_micro
+from voxclone.service.clone_records import (
+    CloneCreated,
+    CloneRecord,
+    Enrolled,
+    check_can_create,
+    check_idempotency_key,
+    check_name,
+    check_voice_id,
+    replay_clone,
+    request_fingerprint,
+)
+from voxclone.service.consent import ConsentService, PendingConsent
+from voxclone.service.money import to_micro
 from voxclone.service.pool import SynthesisPool
 from voxclone.service.scheduling import Kind
 from voxclone.service.selfcheck import encode_check_audio
@@ -48,66 +54,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MAX_NAME_CHARS = 200
-MAX_IDEMPOTENCY_KEY_CHARS = 255
 _PROFILE_CACHE_SIZE = 128
-
-
-def iso(ts: datetime) -> str:
-    """``2026-03-28T14:22:10Z``."""
-    return ts.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-@dataclass(frozen=True)
-class CloneRecord:
-    """A stored clone as shown to its owner."""
-
-    voice_id: str
-    name: str
-    created_at: str
-    engine: str
-    duration_s: float
-    similarity: float | None
-    quality: dict[str, Any]
-    has_reference_audio: bool
-    similarity_status: str = "done"  # pending | done | failed | unavailable
-
-    @classmethod
-    def from_row(cls, row: VoiceClone) -> CloneRecord:
-        return cls(
-            voice_id=row.id,
-            name=row.name,
-            created_at=iso(row.created_at),
-            engine=row.engine,
-            duration_s=row.duration_s,
-            similarity=row.similarity,
-            quality=row.quality,
-            has_reference_audio=row.reference_key is not None,
-            similarity_status=row.similarity_status,
-        )
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class CloneCreated:
-    record: CloneRecord
-    replayed: bool  # True when an Idempotency-Key replay returned a stored result
-
-
-@dataclass(frozen=True)
-class Enrolled:
-    """An enrolled reference: the profile, the prepared audio (float32 mono at ``sample_rate``
-    Hz, kept for the deferred self-check) and the quality report."""
-
-    profile: bytes
-    duration_s: float
-    quality: dict[str, Any]
-    reference: np.ndarray
-    sample_rate: int
-    held_out: np.ndarray | None = None  # a long upload's speech outside the window, for the check
-    evidence: Evidence | None = None
 
 
 class CloneService:
@@ -145,15 +92,15 @@ class CloneService:
 
         Returns the stored result when ``idempotency_key`` was already used for the same request.
         """
-        _check_name(name)
+        check_name(name)
         if idempotency_key is not None:
-            _check_idempotency_key(idempotency_key)
+            check_idempotency_key(idempotency_key)
         with self._db.sessions() as session:
             if idempotency_key:
-                stored = self._replay(session, account, idempotency_key, _fingerprint(name, audio))
+                stored = replay_clone(session, account.id, idempotency_key, request_fingerprint(name, audio))
                 if stored is not None:
                     return stored
-            self._check_can_create(session, account.id)
+            check_can_create(session, account.id, self._settings)
         return None
 
     async def create(
@@ -293,7 +240,7 @@ class CloneService:
                     blobs.put(*check)
                 with self._db.write_sessions.begin() as session:
                     repo.get_account(session, account_id=account.id, for_update=True)
-                    self._check_can_create(session, account.id)
+                    check_can_create(session, account.id, self._settings)
                     row = VoiceClone(
                         id=clone_id,
                         account_id=account.id,
@@ -326,7 +273,7 @@ class CloneService:
                             session,
                             account_id=account.id,
                             key=idempotency_key,
-                            fingerprint=_fingerprint(name, audio),
+                            fingerprint=request_fingerprint(name, audio),
                             status_code=201,
                             response=record.as_dict(),
                         )
@@ -336,44 +283,13 @@ class CloneService:
             if idempotency_key:
                 # a concurrent request with the same key won the race: answer with its result
                 with self._db.sessions() as session:
-                    stored = self._replay(session, account, idempotency_key, _fingerprint(name, audio))
+                    stored = replay_clone(
+                        session, account.id, idempotency_key, request_fingerprint(name, audio)
+                    )
                 if stored is not None:
                     return stored
             raise
         return CloneCreated(record=record, replayed=False)
-
-    def _replay(self, session: Any, account: AccountRef, key: str, fingerprint: str) -> CloneCreated | None:
-        stored = repo.get_idempotency(session, account_id=account.id, key=key)
-        if stored is None:
-            return None
-        if stored.fingerprint != fingerprint:
-            raise Unprocessable(
-                "this Idempotency-Key was already used with a different request; use a new key",
-                code="idempotency_key_reused",
-            )
-        record = CloneRecord(**stored.response)
-        row = session.get(VoiceClone, record.voice_id)
-        if row is not None and row.account_id == account.id:  # the self-check may have finished since
-            record = replace(record, similarity=row.similarity, similarity_status=row.similarity_status)
-        return CloneCreated(record=record, replayed=True)
-
-    def _check_can_create(self, session: Any, account_id: str) -> None:
-        cost = to_micro(self._settings.clone_cost)
-        balance, held = repo.balance_and_held(session, account_id=account_id)
-        if balance - held < cost:
-            funds = f"the balance is {format_credits(balance)}"
-            if held:
-                funds += f", of which {format_credits(held)} is held by speech in progress"
-            raise InsufficientCredits(
-                f"creating a voice clone costs {format_credits(cost)} credits; {funds}. "
-                "Add credits with `voxclone admin add-credits`."
-            )
-        limit = self._settings.max_clones_per_account
-        if repo.count_clones(session, account_id=account_id) >= limit:
-            raise Conflict(
-                f"this account already holds the maximum of {limit} voice clones; delete one first",
-                code="clone_limit_reached",
-            )
 
     # ----------------------------------------------------------------------------- read/delete
 
@@ -413,7 +329,7 @@ class CloneService:
         files right after, under a pending marker, so a crash in between leaves files that the
         start-up sweep removes (never a row without its blobs).
         """
-        _check_voice_id(voice_id)
+        check_voice_id(voice_id)
         with (
             self._db.blobs.transaction(group=voice_id) as blobs,
             self._db.write_sessions.begin() as session,
@@ -489,49 +405,8 @@ class CloneService:
         return profile
 
     def _get(self, session: Any, account: AccountRef, voice_id: str) -> VoiceClone:
-        _check_voice_id(voice_id)
+        check_voice_id(voice_id)
         row = repo.get_clone(session, account_id=account.id, clone_id=voice_id)
         if row is None:
             raise NotFound(f"voice {voice_id!r} not found", code="voice_not_found")
         return row
-
-
-def _check_voice_id(voice_id: str) -> None:
-    """404 ``voice_not_found`` for anything that is not a clone id, before it reaches a query."""
-    if not is_ulid_id(voice_id, "vc"):
-        raise NotFound(f"voice {voice_id!r} not found", code="voice_not_found")
-
-
-def _has_control(value: str) -> bool:
-    """Whether ``value`` holds a control character (C0, DEL, C1) or a lone surrogate, which no
-    database column should store (PostgreSQL refuses NUL outright)."""
-    return any(unicodedata.category(ch) in ("Cc", "Cs") for ch in value)
-
-
-def _check_name(name: str) -> None:
-    """1–200 characters, not only spaces, no control characters (400 ``invalid_name``)."""
-    if not name or not name.strip():
-        raise InvalidRequest("name must not be empty", code="invalid_name")
-    if len(name) > MAX_NAME_CHARS:
-        raise InvalidRequest(f"name must be at most {MAX_NAME_CHARS} characters", code="invalid_name")
-    if _has_control(name):
-        raise InvalidRequest(
-            "name must not contain control characters (NUL, line breaks, tabs…)", code="invalid_name"
-        )
-
-
-def _check_idempotency_key(key: str) -> None:
-    """1–255 characters without control characters (400 ``invalid_idempotency_key``)."""
-    if len(key) > MAX_IDEMPOTENCY_KEY_CHARS or _has_control(key):
-        raise InvalidRequest(
-            f"Idempotency-Key must be at most {MAX_IDEMPOTENCY_KEY_CHARS} characters without control "
-            "characters (a UUID is a good key)",
-            code="invalid_idempotency_key",
-        )
-
-
-def _fingerprint(name: str, audio: bytes) -> str:
-    digest = hashlib.sha256(name.encode("utf-8"))
-    digest.update(b"\0")
-    digest.update(audio)
-    return digest.hexdigest()

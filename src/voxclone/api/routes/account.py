@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from voxclone.api.deps import CurrentAccount, ServicesDep
 from voxclone.api.openapi import error_responses
 from voxclone.api.schemas import AccountPublic, Envelope, UsagePublic
-from voxclone.service.clones import iso
+from voxclone.service.clone_records import iso
 
 router = APIRouter(tags=["account"])
 
