@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import threading
-import unicodedata
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -25,8 +24,9 @@ from sqlalchemy.orm import Session
 from voxclone.audio.speaker import SpeakerEncoder, resample
 from voxclone.consent.asr import ConsentUnavailable, Recognizer, available
 from voxclone.consent.check import SPEAKER_THRESHOLD
+from voxclone.consent.inputs import check_language, check_speaker_name
 from voxclone.consent.phrase import check_words, new_phrase, normalize_words
-from voxclone.errors import Conflict, InvalidRequest, NotFound, ServiceError, Unprocessable
+from voxclone.errors import Conflict, NotFound, ServiceError, Unprocessable
 from voxclone.service.accounts import AccountRef
 from voxclone.settings import Settings
 from voxclone.store.blobs import BlobTransaction
@@ -34,7 +34,6 @@ from voxclone.store.db import Database
 from voxclone.store.ids import is_ulid_id, new_id
 from voxclone.store.models import ConsentChallenge, ConsentPolicy, ConsentRecord, utcnow
 
-MAX_SPEAKER_NAME_CHARS = 100
 MAX_CONSENT_SECONDS = 60.0
 
 
@@ -126,8 +125,8 @@ class ConsentService:
         self, *, account: AccountRef, language: str | None = None, speaker_name: str | None = None
     ) -> Challenge:
         """A new phrase for ``account`` to read, valid ``consent_challenge_ttl_s`` seconds, once."""
-        lang = _check_language(language)
-        name = _check_speaker_name(speaker_name)
+        lang = check_language(language)
+        name = check_speaker_name(speaker_name)
         self._check_available()
         phrase = new_phrase(speaker_name=name)
         now = utcnow()
@@ -352,37 +351,6 @@ class ConsentService:
                 blobs.delete(row.audio_key)
             session.delete(row)
         session.execute(delete(ConsentChallenge).where(ConsentChallenge.clone_id == clone_id))
-
-
-def _check_language(language: str | None) -> str:
-    """``en`` (or ``en-…``); anything else answers 422 ``consent_language_unsupported``."""
-    if language is None:
-        return "en"
-    if not isinstance(language, str):
-        raise InvalidRequest('language must be a string such as "en"', code="invalid_language")
-    tag = language.strip().lower().replace("_", "-")
-    if tag == "en" or tag.startswith("en-"):
-        return "en"
-    raise Unprocessable(
-        f"spoken consent in {language!r} cannot be checked yet: only English has an offline recogniser "
-        'on this server; read the English phrase (language "en")',
-        code="consent_language_unsupported",
-    )
-
-
-def _check_speaker_name(name: str | None) -> str | None:
-    if name is None:
-        return None
-    if (
-        not isinstance(name, str)
-        or len(name) > MAX_SPEAKER_NAME_CHARS
-        or any(unicodedata.category(ch) in ("Cc", "Cs") for ch in name)
-    ):
-        raise InvalidRequest(
-            f"speaker_name must be at most {MAX_SPEAKER_NAME_CHARS} characters on one line",
-            code="invalid_speaker_name",
-        )
-    return name.strip() or None
 
 
 __all__ = ["Challenge", "ConsentService", "Evidence", "PendingConsent", "normalize_words"]
