@@ -35,6 +35,10 @@ from voxclone.store.ids import is_ulid_id, new_id
 from voxclone.store.models import ConsentChallenge, ConsentPolicy, ConsentRecord, utcnow
 
 MAX_CONSENT_SECONDS = 60.0
+PURGE_AFTER = timedelta(days=1)
+"""Unused challenges are deleted this long after they expire (when a challenge is created, and at
+start): until then a late upload is told ``consent_challenge_expired`` and when, afterwards
+``consent_challenge_not_found``. Used ones stay with their clone's evidence until it is deleted."""
 
 
 def _iso(ts: datetime) -> str:
@@ -142,11 +146,17 @@ class ConsentService:
             expires_at=now + timedelta(seconds=self._settings.consent_challenge_ttl_s),
         )
         with self._db.write_sessions.begin() as session:
+            _purge_expired(session, now=now)
             session.add(row)
             session.flush()
             return Challenge(
                 challenge_id=row.id, phrase=row.phrase, language=lang, expires_at=_iso(row.expires_at)
             )
+
+    def purge_expired(self) -> int:
+        """Delete the unused challenges that expired more than :data:`PURGE_AFTER` ago; how many."""
+        with self._db.write_sessions.begin() as session:
+            return _purge_expired(session, now=utcnow())
 
     def begin(self, *, account: AccountRef, challenge_id: str | None) -> PendingConsent | None:
         """Validate a clone upload's consent fields before any heavy work.
@@ -188,8 +198,8 @@ class ConsentService:
             row = session.get(ConsentChallenge, challenge_id)
         if row is None or row.account_id != account.id:
             raise NotFound(
-                f"consent challenge {challenge_id!r} not found; create one with "
-                "POST /api/v1/consent-challenges",
+                f"consent challenge {challenge_id!r} not found (unused challenges are deleted a day "
+                "after they expire); create one with POST /api/v1/consent-challenges",
                 code="consent_challenge_not_found",
             )
         return row
@@ -351,6 +361,14 @@ class ConsentService:
                 blobs.delete(row.audio_key)
             session.delete(row)
         session.execute(delete(ConsentChallenge).where(ConsentChallenge.clone_id == clone_id))
+
+
+def _purge_expired(session: Session, *, now: datetime) -> int:
+    stale = delete(ConsentChallenge).where(
+        ConsentChallenge.used_at.is_(None), ConsentChallenge.expires_at < now - PURGE_AFTER
+    )
+    result = session.execute(stale.execution_options(synchronize_session=False))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 __all__ = ["Challenge", "ConsentService", "Evidence", "PendingConsent", "normalize_words"]
