@@ -157,6 +157,8 @@ def word_bench(items: list[tuple[str, Path]], voices: int) -> dict[str, Any]:
                     "condition": condition,
                     "accepted": verdict.accepted,
                     "score": verdict.score,
+                    "check_words": list(phrase.words),
+                    "check_words_heard": list(verdict.words_heard),
                     "heard": heard,
                 }
             )
