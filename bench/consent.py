@@ -11,7 +11,8 @@ says the phrase) and on replayed consent phrases (a phrase rendered for an older
 other random words); false rejects on the phrase rendered by the built-in Kokoro voices, clean and
 with noise at 20 dB SNR (speech-dev holds no reading of a consent phrase).
 
-Usage: ``python bench/consent.py [--data DIR] [--voices 7] [--speakers-only]``.
+Usage: ``python bench/consent.py [--data DIR] [--voices 7] [--speakers-only] [--per-speaker K]
+[--strangers M] [--out FILE]`` (``bench/provenance.py`` runs it together with the watermark bench).
 """
 
 from __future__ import annotations
@@ -57,6 +58,29 @@ def cpu_info() -> dict[str, Any]:
 def load_index(data: Path) -> list[tuple[str, Path]]:
     with (data / "index.tsv").open() as f:
         return [(row["speaker"], data / row["file"]) for row in csv.DictReader(f, delimiter="\t")]
+
+
+def select(
+    items: list[tuple[str, Path]], *, per_speaker: int | None, strangers: int | None
+) -> list[tuple[str, Path]]:
+    """The first ``per_speaker`` utterances of each repeated speaker and the first ``strangers``
+    single-utterance speakers (``None``: all of them), in index order."""
+    counts: dict[str, int] = {}
+    for speaker, _ in items:
+        counts[speaker] = counts.get(speaker, 0) + 1
+    kept: list[tuple[str, Path]] = []
+    seen: dict[str, int] = {}
+    singles = 0
+    for speaker, path in items:
+        if counts[speaker] == 1:
+            singles += 1
+            if strangers is None or singles <= strangers:
+                kept.append((speaker, path))
+            continue
+        seen[speaker] = seen.get(speaker, 0) + 1
+        if per_speaker is None or seen[speaker] <= per_speaker:
+            kept.append((speaker, path))
+    return kept
 
 
 def rates(genuine: np.ndarray, impostor: np.ndarray, threshold: float) -> dict[str, float]:
@@ -133,6 +157,8 @@ def word_bench(items: list[tuple[str, Path]], voices: int) -> dict[str, Any]:
                     "condition": condition,
                     "accepted": verdict.accepted,
                     "score": verdict.score,
+                    "check_words": list(phrase.words),
+                    "check_words_heard": list(verdict.words_heard),
                     "heard": heard,
                 }
             )
@@ -152,20 +178,51 @@ def word_bench(items: list[tuple[str, Path]], voices: int) -> dict[str, Any]:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def evaluate(
+    data: Path,
+    *,
+    voices: int = 7,
+    speakers_only: bool = False,
+    per_speaker: int | None = None,
+    strangers: int | None = None,
+) -> dict[str, Any]:
+    """The speaker check's and (unless ``speakers_only``) the word check's error rates, without
+    the CPU description (the caller adds it)."""
+    items = select(load_index(data), per_speaker=per_speaker, strangers=strangers)
+    start = time.perf_counter()
+    result: dict[str, Any] = {"data": str(data.name), "utterances": len(items)}
+    result["speaker_check"] = speaker_bench(items, SpeakerEncoder.from_package(threads=1))
+    if not speakers_only:
+        result["word_check"] = word_bench(items, voices)
+    result["seconds"] = round(time.perf_counter() - start, 1)
+    return result
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """This bench's size options (shared with ``bench/provenance.py``)."""
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--voices", type=int, default=7, help="built-in voices reading a phrase (1–7)")
     parser.add_argument("--speakers-only", action="store_true", help="skip the word check (no ASR)")
+    parser.add_argument("--per-speaker", type=int, help="utterances of each repeated speaker (default all)")
+    parser.add_argument("--strangers", type=int, help="single-utterance speakers (default all)")
+
+
+def evaluate_args(args: argparse.Namespace) -> dict[str, Any]:
+    return evaluate(
+        args.data,
+        voices=args.voices,
+        speakers_only=args.speakers_only,
+        per_speaker=args.per_speaker,
+        strangers=args.strangers,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_arguments(parser)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "consent.json")
     args = parser.parse_args()
-    items = load_index(args.data)
-    start = time.perf_counter()
-    result: dict[str, Any] = {"data": str(args.data.name), "utterances": len(items), "cpu": cpu_info()}
-    result["speaker_check"] = speaker_bench(items, SpeakerEncoder.from_package(threads=1))
-    if not args.speakers_only:
-        result["word_check"] = word_bench(items, args.voices)
-    result["seconds"] = round(time.perf_counter() - start, 1)
+    result: dict[str, Any] = {"cpu": cpu_info(), **evaluate_args(args)}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps({k: v for k, v in result.items() if k != "cpu"}, indent=2)[:4000])

@@ -263,57 +263,66 @@ def cpu_info() -> dict:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--clips", type=int, default=24)
+def add_arguments(parser: argparse.ArgumentParser, *, clips: int = 24) -> None:
+    """This bench's size options (shared with ``bench/provenance.py``)."""
+    parser.add_argument("--clips", type=int, default=clips)
     parser.add_argument(
         "--fp-excerpts", type=int, default=1000, help="LibriSpeech excerpts for false positives"
     )
     parser.add_argument("--unmarked-excerpts", type=int, default=5, help="per clip, plain and after MP3")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=ROOT / "results" / "watermark.json")
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "voxclone-test-cache")
-    args = parser.parse_args()
-    rng = np.random.default_rng(args.seed)
+
+
+def evaluate_args(args: argparse.Namespace) -> dict:
+    return evaluate(
+        clips=args.clips,
+        fp_excerpts=args.fp_excerpts,
+        unmarked_excerpts=args.unmarked_excerpts,
+        seed=args.seed,
+        cache=args.cache,
+    )
+
+
+def evaluate(*, clips: int, fp_excerpts: int, unmarked_excerpts: int, seed: int, cache: Path) -> dict:
+    """Robustness, false positives, harmlessness and cost over ``clips`` clips, without the CPU
+    description (the caller adds it)."""
+    rng = np.random.default_rng(seed)
     detector = Detector()
-    clips = make_clips(args.clips, args.cache)
+    made = make_clips(clips, cache)
 
     robustness = {}
     for name, attack in attacks(rng).items():
         detected = payloads = whole = 0
-        for c in clips:
+        for c in made:
             audio, sr = attack(c["marked"], SR)
             found = detector.detect(excerpt(audio, sr, rng), sr)
             detected += found.watermarked
             payloads += found.payload == c["payload"]
             whole += detector.detect(audio, sr).payload == c["payload"]
         robustness[name] = {
-            "detected_3s": detected / len(clips),
-            "payload_decoded_3s": payloads / len(clips),
-            "payload_decoded_whole_clip": whole / len(clips),
+            "detected_3s": detected / len(made),
+            "payload_decoded_3s": payloads / len(made),
+            "payload_decoded_whole_clip": whole / len(made),
         }
         print(f"{name}: {robustness[name]}", file=sys.stderr)
 
     start = time.perf_counter()
-    real = librispeech_excerpts(args.fp_excerpts, rng)
+    real = librispeech_excerpts(fp_excerpts, rng)
     fp_real = sum(detector.detect(a, sr).watermarked for a, sr in real)
     detect_s = (time.perf_counter() - start) / max(1, len(real))
     fp_unmarked = n_unmarked = 0
-    for c in clips:
+    for c in made:
         mp3, mp3_sr = codec_roundtrip(c["plain"], SR, "libmp3lame", 64_000)
-        for _ in range(args.unmarked_excerpts):
+        for _ in range(unmarked_excerpts):
             fp_unmarked += detector.detect(excerpt(c["plain"], SR, rng), SR).watermarked
             fp_unmarked += detector.detect(excerpt(mp3, mp3_sr, rng), mp3_sr).watermarked
             n_unmarked += 2
-    seconds = float(sum(c["plain"].size for c in clips)) / SR
-    result = {
-        "bench": "watermark",
-        "cpu": cpu_info(),
-        "clips": len(clips),
-        "languages": sorted({c["lang"] for c in clips}),
-        "voices": sorted({c["voice"] for c in clips}),
+    seconds = float(sum(c["plain"].size for c in made)) / SR
+    return {
+        "clips": len(made),
+        "languages": sorted({c["lang"] for c in made}),
+        "voices": sorted({c["voice"] for c in made}),
         "audio_seconds": seconds,
         "excerpt_s": EXCERPT_S,
         "robustness": robustness,
@@ -329,12 +338,22 @@ def main() -> None:
                 "rate": fp_unmarked / n_unmarked,
             },
         },
-        "harmlessness": harmlessness(clips),
+        "harmlessness": harmlessness(made),
         "cost": {
-            "embed_cpu_pct_of_real_time": 100.0 * sum(c["mark_cpu_s"] for c in clips) / seconds,
+            "embed_cpu_pct_of_real_time": 100.0 * sum(c["mark_cpu_s"] for c in made) / seconds,
             "detect_s_per_3s_excerpt": detect_s,
         },
     }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    add_arguments(parser)
+    parser.add_argument("--out", type=Path, default=ROOT / "results" / "watermark.json")
+    args = parser.parse_args()
+    result = {"bench": "watermark", "cpu": cpu_info(), **evaluate_args(args)}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from voxclone.api import create_app
 from voxclone.settings import Settings
@@ -210,6 +210,43 @@ def test_expired_unknown_and_foreign_challenges_are_refused(harness: Any, refere
     for cid, who in (("cc_nope", headers), (fresh["challenge_id"], harness.new_account())):
         r = _clone(harness.client, who, reference_wav, challenge_id=cid)
         assert (r.status_code, r.json()["code"]) == (404, "consent_challenge_not_found")
+
+
+def _age(harness: Any, challenge_id: str, *, expired: timedelta, used: bool = False) -> None:
+    """Make ``challenge_id`` have expired ``expired`` ago (and been used when ``used``)."""
+    values: dict[str, Any] = {"expires_at": utcnow() - expired}
+    if used:
+        values["used_at"] = utcnow() - expired
+    with harness.services.db.write_sessions.begin() as session:
+        session.execute(update(ConsentChallenge).where(ConsentChallenge.id == challenge_id).values(**values))
+
+
+def _challenge_ids(harness: Any, ids: list[str]) -> set[str]:
+    with harness.services.db.sessions() as session:
+        return set(session.scalars(select(ConsentChallenge.id).where(ConsentChallenge.id.in_(ids))))
+
+
+def test_expired_challenges_are_purged_a_day_after_they_expire(
+    make_harness: Any, reference_wav: bytes
+) -> None:
+    harness = make_harness()
+    headers = harness.new_account()
+    late, stale, spent = (_challenge(harness.client, headers)["challenge_id"] for _ in range(3))
+    _age(harness, late, expired=timedelta(hours=23))  # within the grace day
+    _age(harness, stale, expired=timedelta(days=1, minutes=1))
+    _age(harness, spent, expired=timedelta(days=2), used=True)  # kept with its clone
+
+    _challenge(harness.client, headers)  # creating a challenge purges the stale ones
+    assert _challenge_ids(harness, [late, stale, spent]) == {late, spent}
+    r = _clone(harness.client, headers, reference_wav, challenge_id=late, consent=b"x")
+    assert (r.status_code, r.json()["code"]) == (410, "consent_challenge_expired")
+    r = _clone(harness.client, headers, reference_wav, challenge_id=stale, consent=b"x")
+    assert (r.status_code, r.json()["code"]) == (404, "consent_challenge_not_found")
+    assert "a day after" in r.json()["message"]
+
+    _age(harness, late, expired=timedelta(days=1, minutes=1))
+    restarted = make_harness()  # a server starting on the same database purges them too
+    assert _challenge_ids(restarted, [late, spent]) == {spent}
 
 
 def test_challenge_input_is_checked(harness: Any) -> None:

@@ -11,13 +11,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 
 from voxclone.settings import Settings
 from voxclone.store.db import open_database
 from voxclone.store.ids import new_id
 from voxclone.store.local_blobs import LocalBlobStore
-from voxclone.store.models import Blob, utcnow
+from voxclone.store.models import Account, Blob, ConsentRecord, VoiceClone, utcnow
 from voxclone.store.sweep import LEGACY_GRACE_S, sweep_orphan_blobs
 
 SRC = Path(__file__).resolve().parents[2] / "src"
@@ -105,3 +105,50 @@ def test_blob_transaction_must_join_the_database_transaction(make_settings: Call
     with pytest.raises(ValueError, match="outside the group"), db.blobs.transaction(group=group) as tx:
         tx.put(f"{new_id('vc')}/profile", b"x")
     db.close()
+
+
+def test_sweep_keeps_the_consent_recording_of_a_clone(make_settings: Callable[..., Settings]) -> None:
+    """The consent evidence's recording is referenced by its evidence row, not the clone row."""
+    db = open_database(make_settings())
+    account, clone = new_id("acct"), new_id("vc")
+    keys = [f"{clone}/profile", f"{clone}/consent"]
+    try:
+        with db.blobs.transaction(group=clone) as blobs, db.write_sessions.begin() as session:
+            for key in keys:
+                blobs.put(key, b"kept")
+            session.add(Account(id=account, name=f"sweep-{account}"))
+            session.flush()
+            session.add(
+                VoiceClone(
+                    id=clone, account_id=account, name="c", engine="tiny", duration_s=1.0,
+                    quality={}, profile_key=keys[0], reference_key=None,
+                )
+            )  # fmt: skip
+            session.flush()
+            session.add(
+                ConsentRecord(
+                    clone_id=clone, account_id=account, challenge_id=new_id("cc"), language="en",
+                    phrase="p", transcript="p", word_score=1.0, speaker_score=0.9,
+                    speaker_threshold=0.7, source="consent_audio", audio_sha256="0" * 64,
+                    audio_key=keys[1],
+                )
+            )  # fmt: skip
+            blobs.join(session)
+        # written long ago, so that only a reference can spare them
+        if isinstance(db.blobs, LocalBlobStore):
+            stamp = time.time() - LEGACY_GRACE_S - 60
+            for path in (*(db.blobs.root / key for key in keys), db.blobs.root / clone):
+                os.utime(path, (stamp, stamp))
+        else:
+            with db.write_sessions.begin() as session:
+                long_ago = utcnow() - timedelta(seconds=LEGACY_GRACE_S + 60)
+                session.execute(update(Blob).where(Blob.key.in_(keys)).values(created_at=long_ago))
+        assert sweep_orphan_blobs(db) == 0
+        assert [db.blobs.get(key) for key in keys] == [b"kept", b"kept"]
+    finally:
+        with db.write_sessions.begin() as session:
+            session.execute(delete(ConsentRecord).where(ConsentRecord.clone_id == clone))
+            session.execute(delete(VoiceClone).where(VoiceClone.id == clone))
+            session.execute(delete(Account).where(Account.id == account))
+            session.execute(delete(Blob).where(Blob.key.in_(keys)))
+        db.close()

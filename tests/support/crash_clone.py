@@ -3,7 +3,7 @@
 Run as a script by the crash-consistency tests::
 
     python crash_clone.py --data-dir D [--database-url URL] --account NAME --action create|delete \
-        --kill-at EVENT:N
+        --kill-at EVENT:N [--consent]
 
 ``EVENT:N`` kills the process right after the N-th occurrence of EVENT once the account (and, for
 ``delete``, the clone) exists: ``mkdir`` (a folder was created), ``fsync`` (a file's bytes were
@@ -12,6 +12,9 @@ written), ``replace`` (a file was renamed into place), ``unlink`` (a file was re
 committed). The hooks wrap ``os`` functions and SQLAlchemy session events from here; the runtime
 code has no test knobs. Enrollment is replaced by a fixed profile (crash consistency does not
 depend on it), everything else — database, blob store, transactions — is the real thing.
+With ``--consent`` the clone is created with a spoken consent: a real challenge, fixed evidence
+(the checks are replaced like enrollment) and the consent recording :data:`CONSENT_AUDIO`, stored
+as the clone's ``consent`` blob with its evidence row.
 
 The module also provides :class:`TinyEngine`, the engine both this script and the test use.
 """
@@ -56,6 +59,10 @@ class TinyEngine(Engine):
 
     def stream(self, utterance: Utterance) -> Iterator[np.ndarray]:
         yield np.zeros(10, np.float32)
+
+
+CONSENT_AUDIO = b"RIFF-consent-bytes"
+REFERENCE_AUDIO = b"RIFF-reference-bytes"
 
 
 def profile() -> VoiceProfile:
@@ -103,27 +110,59 @@ def main() -> None:
     parser.add_argument("--action", choices=("create", "delete"), required=True)
     parser.add_argument("--kill-at", required=True)
     parser.add_argument("--account", required=True, help="name of a new account to create")
+    parser.add_argument("--consent", action="store_true", help="create the clone with a spoken consent")
     args = parser.parse_args()
 
     from voxclone.service import clones as clones_module
+    from voxclone.service.consent import ConsentService, Evidence, PendingConsent
     from voxclone.service.container import Services
 
-    def fixed_enrollment(self: Any, data: bytes, filename: Any, content_type: Any, **_: Any) -> Any:
+    def fixed_enrollment(
+        self: Any,
+        data: bytes,
+        filename: Any,
+        content_type: Any,
+        *,
+        consent: PendingConsent | None = None,
+        consent_audio: bytes | None = None,
+    ) -> Any:
+        evidence = None
+        if consent is not None:
+            assert consent_audio is not None
+            evidence = Evidence(
+                challenge_id=consent.challenge_id,
+                language=consent.language,
+                phrase=consent.phrase,
+                transcript=consent.phrase,
+                word_score=1.0,
+                speaker_score=0.9,
+                source="consent_audio",
+                audio=consent_audio,
+            )
         return clones_module.Enrolled(
             profile=profile().to_bytes(),
             duration_s=5.0,
             quality={"score": 100},
             reference=np.zeros(24000, np.float32),
             sample_rate=24000,
+            evidence=evidence,
         )
 
     clones_module.CloneService.enroll_reference = fixed_enrollment  # type: ignore[method-assign]
+    ConsentService.available = staticmethod(lambda: True)  # type: ignore[method-assign]  # no recogniser runs
     services = Services.build(settings=settings(args.data_dir, args.database_url), engine=TinyEngine())
     account, _ = services.accounts.create_key(account=args.account, credits="1")
+    challenge_id = services.consent.create_challenge(account=account).challenge_id if args.consent else None
 
     async def create() -> str:
         created = await services.clones.create(
-            account=account, name="crash", audio=b"RIFF-reference-bytes", filename="r.wav", content_type=None
+            account=account,
+            name="crash",
+            audio=REFERENCE_AUDIO,
+            filename="r.wav",
+            content_type=None,
+            consent_challenge_id=challenge_id,
+            consent_audio=CONSENT_AUDIO if challenge_id else None,
         )
         return created.record.voice_id
 

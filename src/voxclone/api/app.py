@@ -162,8 +162,9 @@ async def _running(
 
     Builds the engine and services unless given (``voxclone serve`` builds them before binding its
     port, and closes them itself), refuses to start when a required capability does not work,
-    settles credit holds left by dead servers, keeps this server's holds refreshed, and runs one
-    re-enrollment pass in the background; all of it is stopped and awaited at shutdown.
+    settles credit holds left by dead servers, purges long-expired consent challenges, keeps this
+    server's holds refreshed, and runs one re-enrollment pass in the background; all of it is
+    stopped and awaited at shutdown.
     """
     async with AsyncExitStack() as stack:
         if services is None:
@@ -181,6 +182,8 @@ async def _running(
         refuse_missing_capabilities(built)
         # credits held by a server that died are charged for the audio it had delivered
         await run_in_threadpool(lambda: built.holds.sweep(at_start=True))
+        # consent challenges that expired long ago (creating a challenge purges them too)
+        await run_in_threadpool(built.consent.purge_expired)
         upkeep = asyncio.create_task(built.holds.keep(), name="voxclone-credit-holds")
         # clones of an older cloning method are re-created from their recordings, in the background
         stop_reenroll = threading.Event()

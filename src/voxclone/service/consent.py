@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import threading
-import unicodedata
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -25,8 +24,9 @@ from sqlalchemy.orm import Session
 from voxclone.audio.speaker import SpeakerEncoder, resample
 from voxclone.consent.asr import ConsentUnavailable, Recognizer, available
 from voxclone.consent.check import SPEAKER_THRESHOLD
+from voxclone.consent.inputs import check_language, check_speaker_name
 from voxclone.consent.phrase import check_words, new_phrase, normalize_words
-from voxclone.errors import Conflict, InvalidRequest, NotFound, ServiceError, Unprocessable
+from voxclone.errors import Conflict, NotFound, ServiceError, Unprocessable
 from voxclone.service.accounts import AccountRef
 from voxclone.settings import Settings
 from voxclone.store.blobs import BlobTransaction
@@ -34,8 +34,11 @@ from voxclone.store.db import Database
 from voxclone.store.ids import is_ulid_id, new_id
 from voxclone.store.models import ConsentChallenge, ConsentPolicy, ConsentRecord, utcnow
 
-MAX_SPEAKER_NAME_CHARS = 100
 MAX_CONSENT_SECONDS = 60.0
+PURGE_AFTER = timedelta(days=1)
+"""Unused challenges are deleted this long after they expire (when a challenge is created, and at
+start): until then a late upload is told ``consent_challenge_expired`` and when, afterwards
+``consent_challenge_not_found``. Used ones stay with their clone's evidence until it is deleted."""
 
 
 def _iso(ts: datetime) -> str:
@@ -126,8 +129,8 @@ class ConsentService:
         self, *, account: AccountRef, language: str | None = None, speaker_name: str | None = None
     ) -> Challenge:
         """A new phrase for ``account`` to read, valid ``consent_challenge_ttl_s`` seconds, once."""
-        lang = _check_language(language)
-        name = _check_speaker_name(speaker_name)
+        lang = check_language(language)
+        name = check_speaker_name(speaker_name)
         self._check_available()
         phrase = new_phrase(speaker_name=name)
         now = utcnow()
@@ -143,11 +146,17 @@ class ConsentService:
             expires_at=now + timedelta(seconds=self._settings.consent_challenge_ttl_s),
         )
         with self._db.write_sessions.begin() as session:
+            _purge_expired(session, now=now)
             session.add(row)
             session.flush()
             return Challenge(
                 challenge_id=row.id, phrase=row.phrase, language=lang, expires_at=_iso(row.expires_at)
             )
+
+    def purge_expired(self) -> int:
+        """Delete the unused challenges that expired more than :data:`PURGE_AFTER` ago; how many."""
+        with self._db.write_sessions.begin() as session:
+            return _purge_expired(session, now=utcnow())
 
     def begin(self, *, account: AccountRef, challenge_id: str | None) -> PendingConsent | None:
         """Validate a clone upload's consent fields before any heavy work.
@@ -189,8 +198,8 @@ class ConsentService:
             row = session.get(ConsentChallenge, challenge_id)
         if row is None or row.account_id != account.id:
             raise NotFound(
-                f"consent challenge {challenge_id!r} not found; create one with "
-                "POST /api/v1/consent-challenges",
+                f"consent challenge {challenge_id!r} not found (unused challenges are deleted a day "
+                "after they expire); create one with POST /api/v1/consent-challenges",
                 code="consent_challenge_not_found",
             )
         return row
@@ -354,35 +363,12 @@ class ConsentService:
         session.execute(delete(ConsentChallenge).where(ConsentChallenge.clone_id == clone_id))
 
 
-def _check_language(language: str | None) -> str:
-    """``en`` (or ``en-…``); anything else answers 422 ``consent_language_unsupported``."""
-    if language is None:
-        return "en"
-    if not isinstance(language, str):
-        raise InvalidRequest('language must be a string such as "en"', code="invalid_language")
-    tag = language.strip().lower().replace("_", "-")
-    if tag == "en" or tag.startswith("en-"):
-        return "en"
-    raise Unprocessable(
-        f"spoken consent in {language!r} cannot be checked yet: only English has an offline recogniser "
-        'on this server; read the English phrase (language "en")',
-        code="consent_language_unsupported",
+def _purge_expired(session: Session, *, now: datetime) -> int:
+    stale = delete(ConsentChallenge).where(
+        ConsentChallenge.used_at.is_(None), ConsentChallenge.expires_at < now - PURGE_AFTER
     )
-
-
-def _check_speaker_name(name: str | None) -> str | None:
-    if name is None:
-        return None
-    if (
-        not isinstance(name, str)
-        or len(name) > MAX_SPEAKER_NAME_CHARS
-        or any(unicodedata.category(ch) in ("Cc", "Cs") for ch in name)
-    ):
-        raise InvalidRequest(
-            f"speaker_name must be at most {MAX_SPEAKER_NAME_CHARS} characters on one line",
-            code="invalid_speaker_name",
-        )
-    return name.strip() or None
+    result = session.execute(stale.execution_options(synchronize_session=False))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 __all__ = ["Challenge", "ConsentService", "Evidence", "PendingConsent", "normalize_words"]

@@ -23,7 +23,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from voxclone.errors import NotFound
-from voxclone.store.models import Blob, VoiceClone, utcnow
+from voxclone.store.models import Blob, ConsentRecord, VoiceClone, utcnow
 
 _KEY = re.compile(r"^[a-z0-9_]+(/[a-z0-9_.]+)*$")
 GROUP = re.compile(r"^[a-z0-9_]+$")
@@ -149,7 +149,8 @@ class SqlBlobStore(BlobStore):
         tx.check_joined()
 
     def sweep(self, *, grace_s: float) -> int:
-        """Delete blob rows no clone refers to and older than ``grace_s`` seconds; return how many.
+        """Delete blob rows that no clone (or its consent evidence) refers to and older than
+        ``grace_s`` seconds; return how many.
 
         Blobs written by :meth:`transaction` commit with their clone row, so they are never
         orphans; the grace spares blobs that an older server version commits before its row.
@@ -158,11 +159,13 @@ class SqlBlobStore(BlobStore):
         profiles = select(VoiceClone.profile_key)
         references = select(VoiceClone.reference_key).where(VoiceClone.reference_key.is_not(None))
         checks = select(VoiceClone.check_key).where(VoiceClone.check_key.is_not(None))
+        consents = select(ConsentRecord.audio_key).where(ConsentRecord.audio_key.is_not(None))
         stmt = delete(Blob).where(
             Blob.created_at < cutoff,
             Blob.key.not_in(profiles),
             Blob.key.not_in(references),
             Blob.key.not_in(checks),
+            Blob.key.not_in(consents),  # a clone's consent recording: named by its evidence row
         )
         with self._sessions.begin() as session:
             result = session.execute(stmt.execution_options(synchronize_session=False))

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from voxclone.store.blobs import SqlBlobStore
 from voxclone.store.db import Database
 from voxclone.store.local_blobs import LocalBlobStore
-from voxclone.store.models import VoiceClone
+from voxclone.store.models import ConsentRecord, VoiceClone
 
 LEGACY_GRACE_S = 600.0
 
@@ -38,9 +38,12 @@ def sweep_orphan_blobs(db: Database, *, grace_s: float = LEGACY_GRACE_S) -> int:
 
 
 def _referenced_keys(db: Database, clone_ids: Sequence[str]) -> set[str]:
-    """The blob keys that the clones with these ids refer to (ids without a row refer to none)."""
+    """The blob keys that the clones with these ids, and their consent evidence, refer to (ids
+    without a row refer to none)."""
     stmt = select(VoiceClone.profile_key, VoiceClone.reference_key, VoiceClone.check_key).where(
         VoiceClone.id.in_(clone_ids)
     )
+    consents = select(ConsentRecord.audio_key).where(ConsentRecord.clone_id.in_(clone_ids))
     with db.sessions() as session:
-        return {key for row in session.execute(stmt) for key in row if key}
+        keys = {key for row in session.execute(stmt) for key in row if key}
+        return keys | {key for key in session.scalars(consents) if key}
