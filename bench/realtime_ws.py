@@ -24,6 +24,9 @@ Writes ``bench/results/realtime_ws.json`` with the CPU model and flags (``lscpu`
 
     python bench/realtime_ws.py --sessions 4 --paragraphs 2
 
+``bench/realtime.py`` runs the same rounds (:func:`run_feed`) as the ``feed`` section of its report,
+next to the word-timestamp accuracy; this script runs them alone.
+
 Only loopback traffic; every session is bounded by ``--timeout`` seconds.
 """
 
@@ -195,24 +198,25 @@ def _cpu() -> dict[str, Any]:
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sessions", type=int, default=4, help="sessions at once in the loaded round")
-    parser.add_argument("--paragraphs", type=int, default=3, help="paragraphs per round (1–3)")
-    parser.add_argument("--interval", type=float, default=0.05, help="seconds between words (trickle)")
-    parser.add_argument("--workers", type=int, default=None, help="server synthesis workers (default auto)")
-    parser.add_argument("--timeout", type=float, default=300.0, help="seconds a round may take")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "realtime_ws.json")
-    args = parser.parse_args(argv)
-    paragraphs = max(1, min(args.paragraphs, len(PARAGRAPHS)))
-
+def run_feed(
+    *,
+    sessions: int = 4,
+    paragraphs: int = 3,
+    interval: float = 0.05,
+    workers: int | None = None,
+    timeout: float = 300.0,
+) -> dict[str, Any]:
+    """Start a server, run the trickle and burst rounds (1 session, then ``sessions`` at once) and
+    return the report (``arguments``, ``targets``, ``machine``, ``results``); writes nothing.
+    ``bench/realtime.py`` runs this as its ``feed`` section."""
+    paragraphs = max(1, min(paragraphs, len(PARAGRAPHS)))
     load_before = os.getloadavg()
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     url = f"ws://127.0.0.1:{port}/api/v1/tts_websocket"
     report: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="voxclone-bench-") as tmp:
-        proc, key = _start_server(Path(tmp), port, args.workers)
+        proc, key = _start_server(Path(tmp), port, workers)
         try:
             import httpx
 
@@ -236,22 +240,19 @@ def main(argv: list[str] | None = None) -> int:
             }
             print("baseline", json.dumps(report["baseline"]), file=sys.stderr)
             for mode in ("trickle", "burst"):
-                for label, n in (("idle", 1), (f"{args.sessions}_sessions", args.sessions)):
-                    rows = asyncio.run(
-                        _round(url, key, voices, mode, n, paragraphs, args.interval, args.timeout)
-                    )
+                for label, n in (("idle", 1), (f"{sessions}_sessions", sessions)):
+                    rows = asyncio.run(_round(url, key, voices, mode, n, paragraphs, interval, timeout))
                     report[f"{mode}_{label}"] = {"summary": _summary(rows), "sessions": rows}
                     print(mode, label, json.dumps(report[f"{mode}_{label}"]["summary"]), file=sys.stderr)
         finally:
             proc.terminate()
             proc.wait(timeout=60)
-    result = {
-        "benchmark": "realtime_ws",
+    return {
         "arguments": {
-            "sessions": args.sessions,
+            "sessions": sessions,
             "paragraphs": paragraphs,
-            "interval_s": args.interval,
-            "workers": args.workers,
+            "interval_s": interval,
+            "workers": workers,
         },
         "targets": {"first_audio_s_idle": 0.5, "stall_s": 0.0},
         "machine": {
@@ -262,6 +263,25 @@ def main(argv: list[str] | None = None) -> int:
         },
         "results": report,
     }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=4, help="sessions at once in the loaded round")
+    parser.add_argument("--paragraphs", type=int, default=3, help="paragraphs per round (1–3)")
+    parser.add_argument("--interval", type=float, default=0.05, help="seconds between words (trickle)")
+    parser.add_argument("--workers", type=int, default=None, help="server synthesis workers (default auto)")
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds a round may take")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "realtime_ws.json")
+    args = parser.parse_args(argv)
+    feed = run_feed(
+        sessions=args.sessions,
+        paragraphs=args.paragraphs,
+        interval=args.interval,
+        workers=args.workers,
+        timeout=args.timeout,
+    )
+    result = {"benchmark": "realtime_ws", **feed}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {args.out}", file=sys.stderr)
