@@ -16,7 +16,10 @@ silence): ``whisper_start_in_pause`` / ``our_start_in_pause`` when at least 70 %
 between the two starts is silent (the earlier start is then in the pause, not on the word),
 ``whisper_collapsed_word`` when Whisper's word lasts ≤ 40 ms, else ``unexplained``. The headline
 figures are the raw ones; ``p95_abs_start_ms_without_whisper_errors`` leaves the first and third
-kinds out, and ``worst`` lists the largest differences.
+kinds out, and ``worst`` lists the largest differences. ``after_a_pause`` is a check of both against
+the audio itself: for words whose start is within 120 ms of the end of a pause (≥ 100 ms of silent
+frames), the median of our start and of Whisper's minus that acoustic onset (positive: later than
+the sound; a word starting with a stop has its burst, so its onset, a little after its true start).
 
 **Feed** (``feed``): :func:`realtime_ws.run_feed` against a live ``voxclone serve``: a word every
 ``--interval`` s and a paragraph burst, one session then ``--sessions`` at once; time from the first
@@ -68,6 +71,8 @@ FRAME_S = 0.01
 SILENCE_DB = -35.0  # a frame this far below the line's loudest frame is silence
 PAUSE_SHARE = 0.7  # this much silence between two starts: the earlier one is in a pause
 COLLAPSED_S = 0.04  # a Whisper word this short is a squeezed alignment, not the word
+PAUSE_S = 0.1  # silent frames this long are a pause; the next loud frame is a word's onset
+ONSET_WINDOW_S = 0.12  # a pause ending this close to our start is that word's onset
 WHISPER_ERRORS = ("whisper_start_in_pause", "whisper_collapsed_word")
 
 
@@ -145,15 +150,33 @@ def classify(ours_start: float, heard: tuple[str, float, float], silent: np.ndar
     return "unexplained"
 
 
+def pause_ends(silent: np.ndarray) -> list[float]:
+    """Where each pause (at least :data:`PAUSE_S` of silent frames) inside the audio ends (s)."""
+    ends: list[float] = []
+    run = 0
+    for k, quiet in enumerate(silent.tolist()):
+        if quiet:
+            run += 1
+            continue
+        if run * FRAME_S >= PAUSE_S - 1e-9 and run < k:  # not the leading silence
+            ends.append(k * FRAME_S)
+        run = 0
+    return ends
+
+
 def compare(
     ours: list[WordTiming], heard: list[tuple[str, float, float]], audio: np.ndarray, rate: int
 ) -> list[dict[str, Any]]:
-    """One row per paired word: our start, Whisper's word, the difference (ms) and its kind."""
+    """One row per paired word: our start, Whisper's word, the difference (ms) and its kind, and
+    ``onset_s``, the end of a pause within :data:`ONSET_WINDOW_S` of our start (else ``None``):
+    where the audio says a word after a pause starts."""
     silent = silent_frames(audio, rate)
+    onsets = pause_ends(silent)
     rows = []
     for word, h in _pairs(ours, heard):
         diff = (word.start - h[1]) * 1000
         kind = classify(word.start, h, silent) if abs(diff) > OUTLIER_MS else "ok"
+        near = [t for t in onsets if abs(t - word.start) <= ONSET_WINDOW_S]
         rows.append(
             {
                 "word": word.word,
@@ -161,6 +184,7 @@ def compare(
                 "whisper_s": [round(h[1], 3), round(h[2], 3)],
                 "diff_ms": round(diff, 1),
                 "kind": kind,
+                "onset_s": round(near[0], 3) if near else None,
             }
         )
     return rows
@@ -182,6 +206,17 @@ def summary(rows: list[dict[str, Any]], total: int | None = None, worst: int = 5
         f"over_{OUTLIER_MS:.0f}_ms": {k: kinds.count(k) for k in sorted(set(kinds))},
         "p95_abs_start_ms_without_whisper_errors": round(float(np.percentile(kept, 95)), 1) if kept else None,
     }
+    after = [r for r in rows if r.get("onset_s") is not None]
+    if after:
+        out["after_a_pause"] = {
+            "words": len(after),
+            "median_ours_minus_onset_ms": round(
+                statistics.median(r["ours_s"] - r["onset_s"] for r in after) * 1000, 1
+            ),
+            "median_whisper_minus_onset_ms": round(
+                statistics.median(r["whisper_s"][0] - r["onset_s"] for r in after) * 1000, 1
+            ),
+        }
     if total is not None:
         out["words_compared_of"] = total
     if worst:

@@ -71,3 +71,21 @@ def test_summary_reports_raw_figures_and_the_p95_without_whisper_errors() -> Non
     assert s["p95_abs_start_ms_without_whisper_errors"] <= 40
     assert [r["word"] for r in s["worst"]] == ["and"]
     assert realtime.summary([]) == {"words_paired": 0}
+
+
+def test_pause_ends_are_onsets_after_silences_inside_the_audio() -> None:
+    silent = np.array([1, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 0], bool)  # 10 ms frames
+    # the leading silence is not a pause; 8 frames (80 ms) < 100 ms is not either; 10 frames are
+    assert realtime.pause_ends(silent) == []
+    silent = np.concatenate([silent[:4], np.ones(10, bool), np.zeros(3, bool)])
+    assert realtime.pause_ends(silent) == [0.14]
+
+
+def test_words_after_a_pause_are_checked_against_the_acoustic_onset() -> None:
+    audio = _speech_pause_speech()  # the pause ends at 1.5 s
+    ours = [WordTiming("box", 0.05, 1.0), WordTiming("and", 1.54, 1.8), WordTiming("then", 2.0, 2.4)]
+    heard = [("box", 0.0, 1.0), ("and", 1.0, 1.8), ("then", 2.0, 2.4)]
+    rows = realtime.compare(ours, heard, audio, RATE)
+    assert [r["onset_s"] for r in rows] == [1.5, None]
+    after = realtime.summary(rows)["after_a_pause"]
+    assert after == {"words": 1, "median_ours_minus_onset_ms": 40.0, "median_whisper_minus_onset_ms": -500.0}
