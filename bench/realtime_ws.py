@@ -72,45 +72,61 @@ def _first_sentence_words(paragraph: str) -> int:
 async def _session(
     url: str, key: str, voice: str, paragraph: str, mode: str, interval: float
 ) -> dict[str, Any]:
-    """One session; returns its measurements."""
+    """One session; returns its measurements. A session the server turns away (closed with a code,
+    or refused at the upgrade) has the reason in ``errors`` and no audio."""
     from websockets.asyncio.client import connect
+    from websockets.exceptions import ConnectionClosed, InvalidStatus
 
     arrivals: list[tuple[float, float]] = []  # (arrival time, seconds of audio)
     errors: list[str] = []
     sentence_end_at: float | None = None
+    done: dict[str, Any] = {}
     start = time.monotonic()
-    async with connect(url, additional_headers={"Authorization": f"Bearer {key}"}, max_size=2**26) as ws:
-        await ws.send(json.dumps({"type": "start", "voice_id": voice}))
 
-        async def feed() -> None:
-            nonlocal sentence_end_at
-            if mode == "burst":
-                sentence_end_at = time.monotonic()
-                await ws.send(json.dumps({"type": "text", "text": paragraph}))
-            else:
-                words = paragraph.split()
-                first_end = _first_sentence_words(paragraph)
-                for i, word in enumerate(words):
-                    await ws.send(json.dumps({"type": "text", "text": (" " if i else "") + word}))
-                    if i + 1 == first_end:
+    def closed(exc: Exception) -> None:
+        reason = _refusal(exc)
+        if reason not in errors:  # the server may have said it in an error message first
+            errors.append(reason)
+
+    try:
+        async with connect(url, additional_headers={"Authorization": f"Bearer {key}"}, max_size=2**26) as ws:
+            await ws.send(json.dumps({"type": "start", "voice_id": voice}))
+
+            async def feed() -> None:
+                nonlocal sentence_end_at
+                try:
+                    if mode == "burst":
                         sentence_end_at = time.monotonic()
-                    await asyncio.sleep(interval)
-            await ws.send(json.dumps({"type": "end"}))
+                        await ws.send(json.dumps({"type": "text", "text": paragraph}))
+                    else:
+                        words = paragraph.split()
+                        first_end = _first_sentence_words(paragraph)
+                        for i, word in enumerate(words):
+                            await ws.send(json.dumps({"type": "text", "text": (" " if i else "") + word}))
+                            if i + 1 == first_end:
+                                sentence_end_at = time.monotonic()
+                            await asyncio.sleep(interval)
+                    await ws.send(json.dumps({"type": "end"}))
+                except ConnectionClosed:
+                    return  # the receiving side records why
 
-        sender = asyncio.ensure_future(feed())
-        done: dict[str, Any] = {}
-        try:
-            async for raw in ws:
-                message = json.loads(raw)
-                if message["type"] == "audio":
-                    seconds = len(base64.b64decode(message["audio"])) / 2 / SR
-                    arrivals.append((time.monotonic(), seconds))
-                elif message["type"] == "error":
-                    errors.append(str(message.get("code")))
-                elif message["type"] == "done":
-                    done = message
-        finally:
-            await sender
+            sender = asyncio.ensure_future(feed())
+            try:
+                async for raw in ws:
+                    message = json.loads(raw)
+                    if message["type"] == "audio":
+                        seconds = len(base64.b64decode(message["audio"])) / 2 / SR
+                        arrivals.append((time.monotonic(), seconds))
+                    elif message["type"] == "error":
+                        errors.append(str(message.get("code")))
+                    elif message["type"] == "done":
+                        done = message
+            except ConnectionClosed as exc:  # closed with an error code (1013 server_busy …)
+                closed(exc)
+            finally:
+                await sender
+    except (ConnectionClosed, InvalidStatus) as exc:  # turned away before or at the upgrade
+        closed(exc)
     first = arrivals[0][0] if arrivals else None
     stall = 0.0
     playhead = first or 0.0  # when the audio received so far will have finished playing
@@ -129,6 +145,17 @@ async def _session(
         "credits_charged": done.get("credits_charged"),
         "errors": errors,
     }
+
+
+def _refusal(exc: Exception) -> str:
+    """Why a connection ended: the close reason (``server_busy``), ``close_<code>`` or ``http_<status>``."""
+    received = getattr(exc, "rcvd", None)
+    if received is not None:
+        return str(received.reason or f"close_{received.code}")
+    response = getattr(exc, "response", None)
+    if response is not None:
+        return f"http_{response.status_code}"
+    return type(exc).__name__
 
 
 async def _round(
@@ -174,9 +201,10 @@ def _http_first_audio(base: str, key: str, voice: str, text: str) -> float:
 
 def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     first = [r["first_audio_s"] for r in rows if r["first_audio_s"] is not None]
-    stall = [r["stall_s"] for r in rows]
+    stall = [r["stall_s"] for r in rows if r["chunks"]]  # sessions turned away never played
     return {
         "sessions": len(rows),
+        "rejected": sum(1 for r in rows if not r["chunks"] and r["errors"]),
         "first_audio_s_median": round(statistics.median(first), 3) if first else None,
         "first_audio_s_max": max(first) if first else None,
         "stall_s_median": round(statistics.median(stall), 3) if stall else None,
