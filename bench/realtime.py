@@ -24,7 +24,9 @@ the sound; a word starting with a stop has its burst, so its onset, a little aft
 **Feed** (``feed``): :func:`realtime_ws.run_feed` against a live ``voxclone serve``: a word every
 ``--interval`` s and a paragraph burst, one session then ``--sessions`` at once; time from the first
 sentence's end to its first audio (target ≤ 0.5 s idle) and stall after the first audio (target 0).
-``bench/realtime_ws.py`` runs the same rounds alone.
+``bench/realtime_ws.py`` runs the same rounds alone. The server admits live sessions by its measured
+capacity: sessions beyond it are turned away (``rejected`` in the summary, reason ``server_busy``);
+``VOXCLONE_ADMISSION=queue`` in the environment makes every session play.
 
 Usage::
 
