@@ -24,6 +24,9 @@ Writes ``bench/results/realtime_ws.json`` with the CPU model and flags (``lscpu`
 
     python bench/realtime_ws.py --sessions 4 --paragraphs 2
 
+``bench/realtime.py`` runs the same rounds (:func:`run_feed`) as the ``feed`` section of its report,
+next to the word-timestamp accuracy; this script runs them alone.
+
 Only loopback traffic; every session is bounded by ``--timeout`` seconds.
 """
 
@@ -69,45 +72,61 @@ def _first_sentence_words(paragraph: str) -> int:
 async def _session(
     url: str, key: str, voice: str, paragraph: str, mode: str, interval: float
 ) -> dict[str, Any]:
-    """One session; returns its measurements."""
+    """One session; returns its measurements. A session the server turns away (closed with a code,
+    or refused at the upgrade) has the reason in ``errors`` and no audio."""
     from websockets.asyncio.client import connect
+    from websockets.exceptions import ConnectionClosed, InvalidStatus
 
     arrivals: list[tuple[float, float]] = []  # (arrival time, seconds of audio)
     errors: list[str] = []
     sentence_end_at: float | None = None
+    done: dict[str, Any] = {}
     start = time.monotonic()
-    async with connect(url, additional_headers={"Authorization": f"Bearer {key}"}, max_size=2**26) as ws:
-        await ws.send(json.dumps({"type": "start", "voice_id": voice}))
 
-        async def feed() -> None:
-            nonlocal sentence_end_at
-            if mode == "burst":
-                sentence_end_at = time.monotonic()
-                await ws.send(json.dumps({"type": "text", "text": paragraph}))
-            else:
-                words = paragraph.split()
-                first_end = _first_sentence_words(paragraph)
-                for i, word in enumerate(words):
-                    await ws.send(json.dumps({"type": "text", "text": (" " if i else "") + word}))
-                    if i + 1 == first_end:
+    def closed(exc: Exception) -> None:
+        reason = _refusal(exc)
+        if reason not in errors:  # the server may have said it in an error message first
+            errors.append(reason)
+
+    try:
+        async with connect(url, additional_headers={"Authorization": f"Bearer {key}"}, max_size=2**26) as ws:
+            await ws.send(json.dumps({"type": "start", "voice_id": voice}))
+
+            async def feed() -> None:
+                nonlocal sentence_end_at
+                try:
+                    if mode == "burst":
                         sentence_end_at = time.monotonic()
-                    await asyncio.sleep(interval)
-            await ws.send(json.dumps({"type": "end"}))
+                        await ws.send(json.dumps({"type": "text", "text": paragraph}))
+                    else:
+                        words = paragraph.split()
+                        first_end = _first_sentence_words(paragraph)
+                        for i, word in enumerate(words):
+                            await ws.send(json.dumps({"type": "text", "text": (" " if i else "") + word}))
+                            if i + 1 == first_end:
+                                sentence_end_at = time.monotonic()
+                            await asyncio.sleep(interval)
+                    await ws.send(json.dumps({"type": "end"}))
+                except ConnectionClosed:
+                    return  # the receiving side records why
 
-        sender = asyncio.ensure_future(feed())
-        done: dict[str, Any] = {}
-        try:
-            async for raw in ws:
-                message = json.loads(raw)
-                if message["type"] == "audio":
-                    seconds = len(base64.b64decode(message["audio"])) / 2 / SR
-                    arrivals.append((time.monotonic(), seconds))
-                elif message["type"] == "error":
-                    errors.append(str(message.get("code")))
-                elif message["type"] == "done":
-                    done = message
-        finally:
-            await sender
+            sender = asyncio.ensure_future(feed())
+            try:
+                async for raw in ws:
+                    message = json.loads(raw)
+                    if message["type"] == "audio":
+                        seconds = len(base64.b64decode(message["audio"])) / 2 / SR
+                        arrivals.append((time.monotonic(), seconds))
+                    elif message["type"] == "error":
+                        errors.append(str(message.get("code")))
+                    elif message["type"] == "done":
+                        done = message
+            except ConnectionClosed as exc:  # closed with an error code (1013 server_busy …)
+                closed(exc)
+            finally:
+                await sender
+    except (ConnectionClosed, InvalidStatus) as exc:  # turned away before or at the upgrade
+        closed(exc)
     first = arrivals[0][0] if arrivals else None
     stall = 0.0
     playhead = first or 0.0  # when the audio received so far will have finished playing
@@ -126,6 +145,17 @@ async def _session(
         "credits_charged": done.get("credits_charged"),
         "errors": errors,
     }
+
+
+def _refusal(exc: Exception) -> str:
+    """Why a connection ended: the close reason (``server_busy``), ``close_<code>`` or ``http_<status>``."""
+    received = getattr(exc, "rcvd", None)
+    if received is not None:
+        return str(received.reason or f"close_{received.code}")
+    response = getattr(exc, "response", None)
+    if response is not None:
+        return f"http_{response.status_code}"
+    return type(exc).__name__
 
 
 async def _round(
@@ -171,9 +201,10 @@ def _http_first_audio(base: str, key: str, voice: str, text: str) -> float:
 
 def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     first = [r["first_audio_s"] for r in rows if r["first_audio_s"] is not None]
-    stall = [r["stall_s"] for r in rows]
+    stall = [r["stall_s"] for r in rows if r["chunks"]]  # sessions turned away never played
     return {
         "sessions": len(rows),
+        "rejected": sum(1 for r in rows if not r["chunks"] and r["errors"]),
         "first_audio_s_median": round(statistics.median(first), 3) if first else None,
         "first_audio_s_max": max(first) if first else None,
         "stall_s_median": round(statistics.median(stall), 3) if stall else None,
@@ -195,24 +226,25 @@ def _cpu() -> dict[str, Any]:
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sessions", type=int, default=4, help="sessions at once in the loaded round")
-    parser.add_argument("--paragraphs", type=int, default=3, help="paragraphs per round (1–3)")
-    parser.add_argument("--interval", type=float, default=0.05, help="seconds between words (trickle)")
-    parser.add_argument("--workers", type=int, default=None, help="server synthesis workers (default auto)")
-    parser.add_argument("--timeout", type=float, default=300.0, help="seconds a round may take")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "realtime_ws.json")
-    args = parser.parse_args(argv)
-    paragraphs = max(1, min(args.paragraphs, len(PARAGRAPHS)))
-
+def run_feed(
+    *,
+    sessions: int = 4,
+    paragraphs: int = 3,
+    interval: float = 0.05,
+    workers: int | None = None,
+    timeout: float = 300.0,
+) -> dict[str, Any]:
+    """Start a server, run the trickle and burst rounds (1 session, then ``sessions`` at once) and
+    return the report (``arguments``, ``targets``, ``machine``, ``results``); writes nothing.
+    ``bench/realtime.py`` runs this as its ``feed`` section."""
+    paragraphs = max(1, min(paragraphs, len(PARAGRAPHS)))
     load_before = os.getloadavg()
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     url = f"ws://127.0.0.1:{port}/api/v1/tts_websocket"
     report: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="voxclone-bench-") as tmp:
-        proc, key = _start_server(Path(tmp), port, args.workers)
+        proc, key = _start_server(Path(tmp), port, workers)
         try:
             import httpx
 
@@ -236,22 +268,19 @@ def main(argv: list[str] | None = None) -> int:
             }
             print("baseline", json.dumps(report["baseline"]), file=sys.stderr)
             for mode in ("trickle", "burst"):
-                for label, n in (("idle", 1), (f"{args.sessions}_sessions", args.sessions)):
-                    rows = asyncio.run(
-                        _round(url, key, voices, mode, n, paragraphs, args.interval, args.timeout)
-                    )
+                for label, n in (("idle", 1), (f"{sessions}_sessions", sessions)):
+                    rows = asyncio.run(_round(url, key, voices, mode, n, paragraphs, interval, timeout))
                     report[f"{mode}_{label}"] = {"summary": _summary(rows), "sessions": rows}
                     print(mode, label, json.dumps(report[f"{mode}_{label}"]["summary"]), file=sys.stderr)
         finally:
             proc.terminate()
             proc.wait(timeout=60)
-    result = {
-        "benchmark": "realtime_ws",
+    return {
         "arguments": {
-            "sessions": args.sessions,
+            "sessions": sessions,
             "paragraphs": paragraphs,
-            "interval_s": args.interval,
-            "workers": args.workers,
+            "interval_s": interval,
+            "workers": workers,
         },
         "targets": {"first_audio_s_idle": 0.5, "stall_s": 0.0},
         "machine": {
@@ -262,6 +291,25 @@ def main(argv: list[str] | None = None) -> int:
         },
         "results": report,
     }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=4, help="sessions at once in the loaded round")
+    parser.add_argument("--paragraphs", type=int, default=3, help="paragraphs per round (1–3)")
+    parser.add_argument("--interval", type=float, default=0.05, help="seconds between words (trickle)")
+    parser.add_argument("--workers", type=int, default=None, help="server synthesis workers (default auto)")
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds a round may take")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "realtime_ws.json")
+    args = parser.parse_args(argv)
+    feed = run_feed(
+        sessions=args.sessions,
+        paragraphs=args.paragraphs,
+        interval=args.interval,
+        workers=args.workers,
+        timeout=args.timeout,
+    )
+    result = {"benchmark": "realtime_ws", **feed}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {args.out}", file=sys.stderr)
