@@ -201,7 +201,9 @@ def test_a_pending_check_is_claimed_once(
             first = repo.claim_similarity_check(session, engine=engine.name, stale_before=stale)
         with services.db.write_sessions.begin() as session:
             second = repo.claim_similarity_check(session, engine=engine.name, stale_before=stale)
-            other_engine = repo.claim_similarity_check(session, engine="kokoro", stale_before=utcnow())
+            other_engine = repo.claim_similarity_check(  # pending checks of another engine only
+                session, engine=f"{engine.name}-other", stale_before=utcnow()
+            )
         assert first is not None and first.clone_id == created.record.voice_id and first.attempts == 1
         assert second is None and other_engine is None
         with services.db.write_sessions.begin() as session:  # its claimer is presumed dead now

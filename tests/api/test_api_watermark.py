@@ -123,7 +123,9 @@ def _detect(client: TestClient, data: bytes, headers: dict[str, str]) -> dict[st
 def test_kokoro_stream_equals_whole_file_and_detect_finds_the_payload(kokoro_client: Any) -> None:
     client = kokoro_client(server_id=777)
     account_id, headers = _account(client)
-    body = {"text": SENTENCE, "voice_id": "en-female-2"}
+    # two sentences: a live stream may cut a lone sentence sooner than a file would (earlier first
+    # audio); with more than one, both are cut alike
+    body = {"text": f"{SENTENCE} Then the lamp went out.", "voice_id": "en-female-2"}
     whole = client.post("/api/v1/tts_non_stream", json=body, headers=headers)
     assert whole.status_code == 200
     streamed = _stream(client, "/api/v1/tts_stream", body, headers)
