@@ -25,6 +25,9 @@ from voxclone.store.models import ConsentChallenge, ConsentRecord, utcnow
 
 CLONES = "/api/v1/voice-clones"
 CHALLENGES = "/api/v1/consent-challenges"
+# Readings of fresh phrases before an acceptance test gives up: a synthetic voice's reading is
+# misheard by Whisper tiny.en now and then (bench/consent.py measures how often), as a person's may be.
+READINGS = 3
 REFERENCE_TEXT = (
     "Good morning. This is a short recording of my own voice, read slowly and clearly, so that the "
     "service can learn how I sound."
@@ -106,13 +109,16 @@ def test_consent_flow_accepts_the_speaker_and_keeps_then_deletes_the_evidence(
     r = _clone(client, headers, speaker_reference)
     assert (r.status_code, r.json()["code"]) == (403, "consent_required")
 
-    challenge = _challenge(client, headers, language="en")
-    assert challenge["challenge_id"].startswith("cc_")
-    assert challenge["phrase"].startswith("I agree that voxclone may create a synthetic copy of my voice")
-    consent_wav = _wav(kokoro_engine, challenge["phrase"], voices[0])
-    r = _clone(
-        client, headers, speaker_reference, challenge_id=challenge["challenge_id"], consent=consent_wav
-    )
+    for _ in range(READINGS):
+        challenge = _challenge(client, headers, language="en")
+        assert challenge["challenge_id"].startswith("cc_")
+        assert challenge["phrase"].startswith("I agree that voxclone may create a synthetic copy of my voice")
+        consent_wav = _wav(kokoro_engine, challenge["phrase"], voices[0])
+        r = _clone(
+            client, headers, speaker_reference, challenge_id=challenge["challenge_id"], consent=consent_wav
+        )
+        if r.status_code != 422 or r.json()["code"] != "consent_phrase_mismatch":
+            break  # else the recogniser misheard this reading: read a new phrase, as a person would
     assert r.status_code == 201, r.text
     vid = r.json()["data"]["voice_id"]
 
@@ -177,10 +183,13 @@ def test_the_reference_itself_may_hold_the_phrase_and_only_its_hash_is_kept(
 ) -> None:
     client, services = kokoro_client(keep_reference_audio=False)
     headers = _headers(services)
-    challenge = _challenge(client, headers, speaker_name="Alex")
-    assert challenge["phrase"].startswith("My name is Alex.")
-    reference = _wav(kokoro_engine, f"{challenge['phrase']} {REFERENCE_TEXT}", voices[0])
-    r = _clone(client, headers, reference, challenge_id=challenge["challenge_id"])
+    for _ in range(READINGS):
+        challenge = _challenge(client, headers, speaker_name="Alex")
+        assert challenge["phrase"].startswith("My name is Alex.")
+        reference = _wav(kokoro_engine, f"{challenge['phrase']} {REFERENCE_TEXT}", voices[0])
+        r = _clone(client, headers, reference, challenge_id=challenge["challenge_id"])
+        if r.status_code != 422 or r.json()["code"] != "consent_phrase_mismatch":
+            break  # misheard: a new phrase, as a person would read
     assert r.status_code == 201, r.text
     vid = r.json()["data"]["voice_id"]
     evidence = client.get(f"{CLONES}/{vid}/consent", headers=headers).json()["data"]

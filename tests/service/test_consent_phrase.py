@@ -69,3 +69,15 @@ def test_recognition_slips_pass_and_replays_fail() -> None:
     half = f"I agree that voxclone may create. My check words are {words}."
     assert not check_words(heard=half, statement=STATEMENT, words=phrase.words).accepted
     assert not check_words(heard="", statement=STATEMENT, words=phrase.words).accepted
+
+
+def test_a_title_whisper_abbreviates_is_the_check_word() -> None:
+    """Whisper tiny.en wrote "doctor" as "Dr." in a reading of a real challenge (CI): with "hollow"
+    heard as "Hall" (a slip) that made two misses, and the speaker was refused."""
+    words = ("pickle", "doctor", "hollow", "wagon")
+    heard = (
+        "I agree that Vox clone may create a synthetic copy of my voice. And use it to generate "
+        "speech. My check words are pickle. Dr. Hall Wagon."
+    )
+    assert check_words(heard=heard, statement=STATEMENT, words=words).accepted
+    assert normalize_words("Dr. Capt. Mr. Smith") == ["doctor", "captain", "mister", "smith"]

@@ -58,6 +58,9 @@ _WORD_LIST = """
 WORDS: tuple[str, ...] = tuple(_WORD_LIST.split())
 
 _BRITISH = {"colour": "color", "harbour": "harbor", "centre": "center", "metre": "meter"}
+# Titles Whisper writes abbreviated ("Dr. Hall" for "doctor hollow"), spelled out as Whisper's own
+# English normaliser does; "doctor" and "captain" are check words.
+_TITLES = {"dr": "doctor", "capt": "captain", "mr": "mister", "mrs": "missus", "prof": "professor"}
 
 
 @dataclass(frozen=True)
@@ -82,13 +85,14 @@ def new_phrase(*, speaker_name: str | None = None, count: int = CHECK_WORDS) -> 
 
 def normalize_words(text: str) -> list[str]:
     """Words as Whisper's English normaliser compares them: NFKC, lower case, bracketed asides
-    and punctuation removed, hyphens split, British spellings folded to American."""
+    and punctuation removed, hyphens split, British spellings folded to American, titles spelled
+    out ("Dr." → "doctor")."""
     text = unicodedata.normalize("NFKC", text).lower()
     text = re.sub(r"[<\[][^>\]]*[>\]]|\([^)]*\)", " ", text)
     text = text.replace("’", "'").replace("-", " ")
     text = re.sub(r"'s\b", "s", text)
     text = re.sub(r"[^\w\s]", " ", text)
-    return [_BRITISH.get(w, w) for w in text.split()]
+    return [_TITLES.get(w, _BRITISH.get(w, w)) for w in text.split()]
 
 
 @dataclass(frozen=True)
