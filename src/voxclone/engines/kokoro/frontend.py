@@ -43,6 +43,10 @@ FIRST_HEAD_WORDS = (2, 5)  # the head's length in words
 FIRST_REST_MIN_WORDS = 3
 FIRST_DETERMINER_MIN_WORDS = 3  # "He opened | the box" is too short a head to sound whole
 FIRST_FORCED_CUT_MIN_WORDS = 12  # a first sentence this long is cut even where no phrase word is
+# The rest of the first sentence, when this long, is cut once more, with a part of these many words:
+# the second chunk must be ready before the head has played.
+SECOND_CUT_MIN_WORDS = 12
+SECOND_PART_WORDS = (4, 10)
 # Phoneme appended to a head that ends without punctuation: Kokoro then ends it with continuation
 # (non-final) intonation instead of a sentence-final fall.
 CONTINUATION = ","
@@ -146,12 +150,15 @@ class KokoroFrontend:
                             yield Chunk(piece_text, phonemes, tokens, pause)
 
     def first_split(self, sentence: str, language: str, *, alone: bool = False) -> list[str]:
-        """The first sentence's parts: ``[head, rest]`` cut after its first phrase, or ``[sentence]``.
+        """The first sentence's parts: ``[head, rest]`` or ``[head, middle, rest]`` cut after its
+        first phrases, or ``[sentence]``.
 
         The head (:data:`FIRST_HEAD_WORDS` words) ends at a clause mark or before a phrase-opening
         word; failing that, before a determiner; failing that, in a sentence of at least
         :data:`FIRST_FORCED_CUT_MIN_WORDS` words, after the most words a head may have. A short
-        head is what makes the first audio early whatever the sentence looks like.
+        head is what makes the first audio early whatever the sentence looks like. A long rest is
+        cut once more the same way (:data:`SECOND_PART_WORDS`, no forced cut), so the second chunk
+        is ready before the head has played (no stall on a slower CPU).
 
         ``alone`` says the text has no other sentence; it is then cut only from
         :data:`FIRST_CUT_ALONE_MIN_WORDS` words (counted as characters / 4 for text without spaces).
@@ -160,28 +167,14 @@ class KokoroFrontend:
         words = words if words > 1 else len(sentence) // 4
         if words < (FIRST_CUT_ALONE_MIN_WORDS if alone else FIRST_CUT_MIN_WORDS):
             return [sentence]
-        lo, hi = FIRST_HEAD_WORDS
-        rest = FIRST_REST_MIN_WORDS
-        base = language.split("-")[0]
-        cut = (
-            split_first_phrase(sentence, language=language, min_words=lo, max_words=hi, min_rest=rest)
-            # no phrase word early enough: before an article or possessive ("wrote | a short note")
-            or split_first_phrase(
-                sentence,
-                language=language,
-                min_words=max(lo, FIRST_DETERMINER_MIN_WORDS),
-                max_words=hi,
-                min_rest=rest,
-                openers=DETERMINERS.get(base, frozenset()),
-            )
-            # a long sentence with neither: after a few words, so the first audio still comes early
-            or (
-                split_after_words(sentence, words=hi, min_rest=rest)
-                if words >= FIRST_FORCED_CUT_MIN_WORDS
-                else None
-            )
-        )
-        return list(cut) if cut is not None else [sentence]
+        cut = _phrase_cut(sentence, language, FIRST_HEAD_WORDS, forced=words >= FIRST_FORCED_CUT_MIN_WORDS)
+        if cut is None:
+            return [sentence]
+        head, rest = cut
+        if len(rest.split()) < SECOND_CUT_MIN_WORDS:
+            return [head, rest]
+        second = _phrase_cut(rest, language, SECOND_PART_WORDS, forced=False)
+        return [head, *second] if second is not None else [head, rest]
 
     def _piece(self, text: str, language: str) -> tuple[str, str, tuple[int, ...]]:
         phonemes = self.g2p.phonemize(text, language=language)
@@ -220,6 +213,26 @@ class KokoroFrontend:
             else:
                 merged.append(part)
         return merged
+
+
+def _phrase_cut(text: str, language: str, span: tuple[int, int], *, forced: bool) -> tuple[str, str] | None:
+    """``(head, rest)`` with a head of ``span`` words: at a clause mark or before a phrase-opening
+    word, else before a determiner (at least :data:`FIRST_DETERMINER_MIN_WORDS` words), else (when
+    ``forced``) after ``span[1]`` words; ``None`` when there is no such cut."""
+    lo, hi = span
+    rest = FIRST_REST_MIN_WORDS
+    return (
+        split_first_phrase(text, language=language, min_words=lo, max_words=hi, min_rest=rest)
+        or split_first_phrase(
+            text,
+            language=language,
+            min_words=max(lo, FIRST_DETERMINER_MIN_WORDS),
+            max_words=hi,
+            min_rest=rest,
+            openers=DETERMINERS.get(language.split("-")[0], frozenset()),
+        )
+        or (split_after_words(text, words=hi, min_rest=rest) if forced else None)
+    )
 
 
 _PUNCTUATION = frozenset(';:,.!?—…"()“”')
