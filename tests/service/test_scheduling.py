@@ -67,9 +67,18 @@ def test_background_work_runs_only_when_nothing_else_waits() -> None:
 def test_throughput_is_unknown_until_measured() -> None:
     meter = Throughput()
     meter.record(audio_s=2.0, wall_s=0.5)
-    assert meter.per_worker() is None
+    assert meter.capacity(workers=1, parallel=1) is None
     meter.record(audio_s=6.0, wall_s=1.5)
-    assert meter.per_worker() == pytest.approx(4.0)
+    assert meter.capacity(workers=1, parallel=1) == pytest.approx(4.0)
+
+
+def test_capacity_scales_only_as_far_as_the_cores_allow_until_measured_at_saturation() -> None:
+    meter = Throughput()
+    meter.record(audio_s=4.0, wall_s=2.0)  # one job alone: 2 audio-s per s
+    assert meter.capacity(workers=2, parallel=2) == pytest.approx(4.0)  # one core per job
+    assert meter.capacity(workers=2, parallel=1) == pytest.approx(2.0)  # jobs share the cores
+    meter.record(audio_s=1.3, wall_s=1.0, busy=2)  # both workers busy: 1.3 each, 2.6 in all
+    assert meter.capacity(workers=2, parallel=2) == pytest.approx(2.6)
 
 
 def test_streams_are_admitted_by_measured_capacity() -> None:

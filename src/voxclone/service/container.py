@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -49,6 +50,7 @@ class Services:
             queue_size=settings.queue_size,
             admission=settings.admission,
             headroom=settings.stream_headroom,
+            parallel=(os.cpu_count() or 1) / settings.resolved_onnx_threads(),
         )
         checks = SimilarityWorker(
             db=db,

@@ -44,6 +44,7 @@ class _Executor:
         self._seq = itertools.count()
         self._turn = itertools.count()
         self._closed = False
+        self.running = 0  # jobs running now (read without the lock: a measurement, not a decision)
         lanes: list[Kind | None] = [None] * workers + [Kind.ENROLL]
         self._threads = [
             threading.Thread(target=self._work, args=(only,), name=f"{name}-{i}", daemon=True)
@@ -80,12 +81,17 @@ class _Executor:
             future, fn = job
             if not future.set_running_or_notify_cancel():
                 continue
+            with self._cond:
+                self.running += 1
             try:
                 result = fn()
             except BaseException as e:  # handed to whoever awaits the future
                 future.set_exception(e)
             else:
                 future.set_result(result)
+            finally:
+                with self._cond:
+                    self.running -= 1
 
     def shutdown(self) -> None:
         """Cancel waiting jobs, let running ones finish, stop the threads."""
@@ -130,12 +136,22 @@ class SynthesisPool:
         stalls; ``queue``: only the ``workers + queue_size`` bound.
     headroom : float
         Share of the measured capacity live streams may use (0 < headroom ≤ 1).
+    parallel : float, optional
+        Jobs the cores can run at once at full speed (cores / threads per job; default
+        ``workers``): how far the speed of one job scales until every worker has been measured busy.
     """
 
     def __init__(
-        self, *, workers: int, queue_size: int, admission: Admission = "capacity", headroom: float = 0.9
+        self,
+        *,
+        workers: int,
+        queue_size: int,
+        admission: Admission = "capacity",
+        headroom: float = 0.9,
+        parallel: float | None = None,
     ):
         self.workers = max(1, workers)
+        self.parallel = float(parallel) if parallel is not None and parallel > 0 else float(self.workers)
         self.capacity = self.workers + max(0, queue_size)
         self.admission = admission
         self.headroom = min(1.0, max(0.05, headroom))
@@ -157,8 +173,7 @@ class SynthesisPool:
 
     def stream_capacity(self) -> float | None:
         """Real-time streams the workers can sustain, as measured so far (``None``: not yet)."""
-        per_worker = self.throughput.per_worker()
-        return None if per_worker is None else per_worker * self.workers
+        return self.throughput.capacity(workers=self.workers, parallel=self.parallel)
 
     def stream_limit(self) -> int | None:
         """Live streams admitted at once (``None``: only the task bound applies)."""
@@ -284,7 +299,7 @@ class SynthesisPool:
             audio_s = seconds(cast(T, item)) if seconds is not None else 0.0
             task.record(audio_s=audio_s, wall_s=now - started, now=now)
             if seconds is not None:
-                self.throughput.record(audio_s=audio_s, wall_s=now - started)
+                self.throughput.record(audio_s=audio_s, wall_s=now - started, busy=self._executor.running)
             put("item", item)
             try:
                 submit()

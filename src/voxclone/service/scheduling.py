@@ -108,27 +108,36 @@ def choose(waiting: Sequence[Waiting], *, now: float, served: dict[str, int]) ->
 
 
 class Throughput:
-    """The pool's measured speed: seconds of audio one worker makes per second of wall time.
+    """The pool's measured speed, from the chunks it runs.
 
-    A moving figure over the last chunks (sum of audio over sum of time, so a long chunk weighs
-    more than a short one); ``None`` until about a second of work has been measured.
+    Each chunk is recorded with the number of synthesis jobs that were running (``busy``).
+    :meth:`capacity` is the aggregate speed in audio seconds per wall second: measured directly
+    from chunks run with every worker busy when there are enough of them, else the speed of the
+    chunks seen so far times the jobs the cores can run at full speed at once. Sums over the last
+    chunks (a long chunk weighs more than a short one); ``None`` until about a second of work.
     """
 
     def __init__(self, *, window: int = _WINDOW):
-        self._chunks: deque[tuple[float, float]] = deque(maxlen=window)
+        self._chunks: deque[tuple[float, float, int]] = deque(maxlen=window)
         self._lock = threading.Lock()
 
-    def record(self, *, audio_s: float, wall_s: float) -> None:
+    def record(self, *, audio_s: float, wall_s: float, busy: int = 1) -> None:
         if wall_s <= 0 or not math.isfinite(wall_s) or audio_s < 0:
             return
         with self._lock:
-            self._chunks.append((audio_s, wall_s))
+            self._chunks.append((audio_s, wall_s, max(1, busy)))
 
-    def per_worker(self) -> float | None:
-        """Audio seconds per wall second of one busy worker, or ``None`` when not known yet."""
+    def capacity(self, *, workers: int, parallel: float) -> float | None:
+        """Audio seconds the pool makes per wall second with ``workers`` jobs running, or ``None``.
+
+        ``parallel``: jobs the cores can run at once at full speed (cores / threads per job).
+        """
         with self._lock:
-            audio = sum(a for a, _ in self._chunks)
-            wall = sum(w for _, w in self._chunks)
+            chunks = list(self._chunks)
+        full = [(a, w) for a, w, busy in chunks if busy >= workers]
+        if sum(w for _, w in full) >= _MIN_MEASURED_S:
+            return workers * sum(a for a, _ in full) / sum(w for _, w in full)
+        wall = sum(w for _, w, _ in chunks)
         if wall < _MIN_MEASURED_S:
             return None
-        return audio / wall
+        return sum(a for a, _, _ in chunks) / wall * max(1.0, min(float(workers), parallel))
