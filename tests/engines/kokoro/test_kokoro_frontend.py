@@ -162,3 +162,22 @@ def test_a_live_single_sentence_starts_with_a_short_chunk(kokoro_frontend: Kokor
             kokoro_frontend.prepare("Turn left here.", language="en-us"), live=True
         )
     ] == ["Turn left here."]
+
+
+def test_chunks_grow_with_the_audio_already_queued(kokoro_frontend: KokoroFrontend) -> None:
+    """A long second sentence after a short first one is cut too: its chunk would otherwise take
+    longer to render than the audio before it lasts (a stall on a CPU at half real time)."""
+    text = (
+        "Welcome back to the evening news. Tonight we look at how small towns are rebuilding their "
+        "main streets, one shop at a time. Our reporter spent a week with the people who make it "
+        "happen, from bakers who start before dawn to volunteers who paint the old cinema. Here is her story."
+    )
+    chunks = _texts(kokoro_frontend, text)
+    assert chunks[:4] == [
+        "Welcome back",
+        "to the evening news.",
+        "Tonight we look at how small towns are rebuilding",
+        "their main streets, one shop at a time.",
+    ]
+    assert chunks[4].startswith("Our reporter") and chunks[4].endswith("cinema.")  # enough queued by then
+    assert " ".join(chunks).split() == text.split()
