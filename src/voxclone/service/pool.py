@@ -44,7 +44,7 @@ class _Executor:
         self._seq = itertools.count()
         self._turn = itertools.count()
         self._closed = False
-        self.running = 0  # jobs running now (read without the lock: a measurement, not a decision)
+        self.running = 0  # synthesis jobs running now (read without the lock: a measurement, not a decision)
         lanes: list[Kind | None] = [None] * workers + [Kind.ENROLL]
         self._threads = [
             threading.Thread(target=self._work, args=(only,), name=f"{name}-{i}", daemon=True)
@@ -81,8 +81,10 @@ class _Executor:
             future, fn = job
             if not future.set_running_or_notify_cancel():
                 continue
-            with self._cond:
-                self.running += 1
+            counted = only is None  # the enrollment lane's jobs are not synthesis
+            if counted:
+                with self._cond:
+                    self.running += 1
             try:
                 result = fn()
             except BaseException as e:  # handed to whoever awaits the future
@@ -90,8 +92,9 @@ class _Executor:
             else:
                 future.set_result(result)
             finally:
-                with self._cond:
-                    self.running -= 1
+                if counted:
+                    with self._cond:
+                        self.running -= 1
 
     def shutdown(self) -> None:
         """Cancel waiting jobs, let running ones finish, stop the threads."""
