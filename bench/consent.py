@@ -22,8 +22,6 @@ import csv
 import itertools
 import json
 import os
-import platform
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -31,28 +29,13 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
+from _loadlib import cpu_info
 from voxclone.audio.speaker import SpeakerEncoder, resample
 from voxclone.consent.check import SPEAKER_THRESHOLD
 from voxclone.consent.phrase import check_words, new_phrase
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = ROOT.parent.parent / "shared" / "data" / "speech-dev"
-
-
-def cpu_info() -> dict[str, Any]:
-    """``lscpu`` model name and flags (the int8 kernels depend on them)."""
-    info: dict[str, Any] = {"machine": platform.machine(), "cpus": os.cpu_count()}
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10, check=False).stdout
-    except OSError:
-        return info
-    for line in out.splitlines():
-        key, _, value = line.partition(":")
-        if key.strip() == "Model name":
-            info["model"] = value.strip()
-        elif key.strip() == "Flags":
-            info["flags"] = value.split()
-    return info
 
 
 def load_index(data: Path) -> list[tuple[str, Path]]:

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from _loadlib import cpu_info
 from voxclone.engines.kokoro import voices
 from voxclone.engines.kokoro.engine import KokoroEngine
 from voxclone.engines.kokoro.model import KokoroModel
@@ -199,7 +200,7 @@ def main() -> int:
 
     runs = [_stream_timing(engine, PARAGRAPH, "en-female-1", "en-us") for _ in range(args.runs)]
     report: dict[str, object] = {
-        "machine": {"cpus": os.cpu_count(), "load_average_1m_at_start": os.getloadavg()[0]},
+        "machine": {**cpu_info(), "load_average_1m_at_start": os.getloadavg()[0]},
         "threads": args.threads or os.cpu_count(),
         "load_and_warm_up_s": round(load_s, 2),
         "paragraph": {

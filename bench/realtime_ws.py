@@ -39,13 +39,13 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from _loadlib import cpu_info
 from _loadlib import free_port as _free_port
 from _loadlib import start_server as _start_server
 
@@ -213,19 +213,6 @@ def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _cpu() -> dict[str, Any]:
-    try:
-        text = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return {"cpus": os.cpu_count()}
-    fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
-    return {
-        "model": fields.get("Model name", "").strip(),
-        "flags": fields.get("Flags", "").split(),
-        "cpus": os.cpu_count(),
-    }
-
-
 def run_feed(
     *,
     sessions: int = 4,
@@ -284,7 +271,7 @@ def run_feed(
         },
         "targets": {"first_audio_s_idle": 0.5, "stall_s": 0.0},
         "machine": {
-            **_cpu(),
+            **cpu_info(),
             "python": platform.python_version(),
             "platform": platform.platform(),
             "load_average_at_start": [round(x, 2) for x in load_before],

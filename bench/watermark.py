@@ -15,9 +15,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import platform
 import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,6 +26,7 @@ import numpy as np
 import soundfile as sf
 from scipy.signal import resample_poly
 
+from _loadlib import cpu_info
 from voxclone.audio.watermark import Detector, Marker, Payload
 from voxclone.service.watermarking import mark_chunks
 
@@ -246,21 +245,6 @@ def harmlessness(clips: list[dict]) -> dict:
     out["wer_delta_points"] = out["wer_marked_pct"] - out["wer_unmarked_pct"]
     out["wer_clips"] = len(english)
     return out
-
-
-def cpu_info() -> dict:
-    try:
-        text = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return {"machine": platform.machine()}
-    fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
-    flags = fields.get("Flags", "").split()
-    keep = [f for f in flags if f in ("avx", "avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "amx_tile")]
-    return {
-        "model": fields.get("Model name", "").strip(),
-        "cpus": fields.get("CPU(s)", "").strip(),
-        "flags": keep,
-    }
 
 
 def add_arguments(parser: argparse.ArgumentParser, *, clips: int = 24) -> None:
