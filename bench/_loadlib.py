@@ -229,7 +229,7 @@ class LightSampler:
 
 def reference_wav(shared: Path | None, seconds: float = 10.0) -> bytes | None:
     """``seconds`` of one LibriSpeech speaker from ``shared/data/speech-dev`` as 16-bit WAV bytes
-    (as ``bench/clone_time.py``), or ``None`` without that data."""
+    or ``None`` without that data."""
     base = shared / "data" / "speech-dev" if shared else None
     if base is None or not (base / "index.tsv").is_file():
         return None

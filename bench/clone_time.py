@@ -12,16 +12,13 @@ a shared machine are inflated by other load; the CPU seconds are the steadier fi
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-import soundfile as sf
 from fastapi.testclient import TestClient
 
+from _loadlib import reference_wav
 from voxclone.api.app import create_app
 from voxclone.audio.decode import decode_audio
 from voxclone.audio.intake import ReferenceAnalyzer
@@ -33,23 +30,6 @@ from voxclone.engines.registry import create_engine
 from voxclone.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def reference(shared: Path, seconds: float = 10.0) -> bytes:
-    """``seconds`` of one LibriSpeech speaker as 16-bit WAV bytes."""
-    base = shared / "data" / "speech-dev"
-    with open(base / "index.tsv") as f:
-        rows = [r for r in csv.DictReader(f, delimiter="\t") if r["file"].startswith("speakers/")]
-    speaker = rows[0]["speaker"]
-    parts, sr = [], 16000
-    for row in (r for r in rows if r["speaker"] == speaker):
-        audio, sr = sf.read(base / row["file"], dtype="float32")
-        parts.append(audio)
-        if sum(len(p) for p in parts) >= seconds * sr:
-            break
-    buf = io.BytesIO()
-    sf.write(buf, np.concatenate(parts)[: int(seconds * sr)], sr, format="WAV", subtype="PCM_16")
-    return buf.getvalue()
 
 
 def stages(engine: object, analyzer: ReferenceAnalyzer, data: bytes) -> dict[str, float]:
@@ -92,7 +72,9 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2, help="ONNX threads per job")
     args = parser.parse_args()
-    data = reference(args.shared)
+    data = reference_wav(args.shared)
+    if data is None:
+        raise SystemExit(f"no speech-dev data under {args.shared}; pass --shared")
     settings = Settings(data_dir=Path(tempfile.mkdtemp()), onnx_threads=args.threads)
     engine = create_engine(settings)
     analyzer = ReferenceAnalyzer(threads=1, encoder=engine.speaker_encoder)

@@ -114,43 +114,52 @@ def test_queue_admission_ignores_capacity() -> None:
         pool.close()
 
 
+class _Busy:
+    """A job that holds the pool's only synthesis worker until :meth:`release` (at most 60 s)."""
+
+    def __init__(self, pool: SynthesisPool, *, account: str = "") -> None:
+        self.gate = threading.Event()
+        self._started = threading.Event()
+        self.job = asyncio.ensure_future(pool.run(pool.reserve(kind=Kind.FILE, account=account), self._hold))
+
+    def _hold(self) -> None:
+        self._started.set()
+        self.gate.wait(60)
+
+    async def started(self) -> None:
+        await asyncio.to_thread(self._started.wait, 10)
+
+    async def release(self) -> None:
+        self.gate.set()
+        await self.job
+
+
 async def test_a_stream_left_while_its_next_chunk_waits_frees_its_place_at_once() -> None:
     pool = SynthesisPool(workers=1, queue_size=4)
-    gate = threading.Event()
-    started = threading.Event()
 
     def chunks() -> Iterator[str]:
         yield "first"
         yield "second"
 
-    def blocker() -> None:
-        started.set()
-        gate.wait(10)
-
+    busy: _Busy | None = None
     try:
         stream = pool.iterate(pool.reserve(kind=Kind.STREAM), chunks, seconds=lambda _: 1.0)
         assert await stream.__anext__() == "first"
-        blocking = asyncio.ensure_future(pool.run(pool.reserve(kind=Kind.FILE), blocker))
-        await asyncio.to_thread(started.wait, 10)  # the only worker is busy, "second" waits
+        busy = _Busy(pool)
+        await busy.started()  # the only worker is busy, "second" waits
         await stream.aclose()  # type: ignore[attr-defined]
         assert (pool.streams, pool.in_flight) == (0, 1)  # freed without waiting for the worker
-        gate.set()
-        await blocking
+        await busy.release()
         assert pool.in_flight == 0
     finally:
-        gate.set()
+        if busy is not None:
+            busy.gate.set()
         pool.close()
 
 
 async def test_chunks_of_two_accounts_interleave_on_one_worker() -> None:
     pool = SynthesisPool(workers=1, queue_size=8)
-    gate = threading.Event()
-    started = threading.Event()
     log: list[str] = []
-
-    def blocker() -> None:
-        started.set()
-        gate.wait(10)
 
     def items(name: str) -> Iterator[str]:
         log.append(name)
@@ -160,37 +169,29 @@ async def test_chunks_of_two_accounts_interleave_on_one_worker() -> None:
         slot = pool.reserve(kind=Kind.STREAM, account=account)
         return [x async for x in pool.iterate(slot, lambda: items(name), seconds=lambda _: 1.0)]
 
+    busy = _Busy(pool, account="z")
     try:
-        blocking = asyncio.ensure_future(pool.run(pool.reserve(kind=Kind.FILE, account="z"), blocker))
-        await asyncio.to_thread(started.wait, 10)
+        await busy.started()
         streams = []
         for name, account in (("a1", "a"), ("a2", "a"), ("a3", "a"), ("b1", "b")):
             streams.append(asyncio.ensure_future(stream(name, account)))
             await asyncio.sleep(0.01)  # arrival order
-        gate.set()
-        await asyncio.gather(blocking, *streams)
+        await busy.release()
+        await asyncio.gather(*streams)
         assert log == ["a1", "b1", "a2", "a3"]
     finally:
-        gate.set()
+        busy.gate.set()
         pool.close()
 
 
 async def test_an_enrollment_does_not_wait_for_busy_workers() -> None:
     pool = SynthesisPool(workers=1, queue_size=4)
-    gate = threading.Event()
-    started = threading.Event()
-
-    def blocker() -> None:
-        started.set()
-        gate.wait(60)
-
+    busy = _Busy(pool)
     try:
-        blocking = asyncio.ensure_future(pool.run(pool.reserve(kind=Kind.FILE), blocker))
-        await asyncio.to_thread(started.wait, 10)  # the only synthesis worker is busy
+        await busy.started()  # the only synthesis worker is busy
         enrolled = await asyncio.wait_for(pool.run(pool.reserve(kind=Kind.ENROLL), lambda: "profile"), 5)
-        assert enrolled == "profile" and not gate.is_set()
-        gate.set()
-        await blocking
+        assert enrolled == "profile" and not busy.gate.is_set()
+        await busy.release()
     finally:
-        gate.set()
+        busy.gate.set()
         pool.close()
