@@ -5,21 +5,13 @@
 # Usage: .ci/browser.sh            (uses `python` on PATH, e.g. the activated venv)
 #        PYTHON=.venv/bin/python .ci/browser.sh
 set -euo pipefail
+# shellcheck source=.ci/apt.sh
+. "$(dirname "$0")/apt.sh"
 
 PYTHON="${PYTHON:-python}"
 CHROMIUM="${VOXCLONE_CHROMIUM:-/usr/bin/chromium}"
 
-if [ ! -x "$CHROMIUM" ]; then
-    SUDO=""
-    if [ "$(id -u)" -ne 0 ]; then
-        if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
-            echo "browser.sh: $CHROMIUM is missing and this user cannot run apt-get (no root, no sudo)" >&2
-            exit 1
-        fi
-    fi
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-dejavu-core
-fi
+apt_install browser.sh "$CHROMIUM" chromium fonts-dejavu-core
 "$CHROMIUM" --version 2>/dev/null | head -n 1 || { echo "browser.sh: $CHROMIUM does not run" >&2; exit 1; }
 
 if ! "$PYTHON" -c "import playwright.sync_api" >/dev/null 2>&1; then

@@ -3,18 +3,10 @@
 # idempotently: Debian's nginx from apt. The test starts its own nginx with deploy/nginx.conf.
 # Usage: .ci/nginx.sh
 set -euo pipefail
+# shellcheck source=.ci/apt.sh
+. "$(dirname "$0")/apt.sh"
 
 NGINX="${VOXCLONE_NGINX:-/usr/sbin/nginx}"
 
-if [ ! -x "$NGINX" ]; then
-    SUDO=""
-    if [ "$(id -u)" -ne 0 ]; then
-        if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
-            echo "nginx.sh: $NGINX is missing and this user cannot run apt-get (no root, no sudo)" >&2
-            exit 1
-        fi
-    fi
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nginx
-fi
+apt_install nginx.sh "$NGINX" nginx
 "$NGINX" -v 2>&1 | head -n 1 || { echo "nginx.sh: $NGINX does not run" >&2; exit 1; }
