@@ -112,6 +112,10 @@ class Settings(BaseSettings):
             return self.onnx_threads
         return max(1, (os.cpu_count() or 2) // self.resolved_workers())
 
+    def parallel_jobs(self) -> float:
+        """Synthesis jobs the cores can run at once at full speed: cores / threads per job."""
+        return (os.cpu_count() or 1) / self.resolved_onnx_threads()
+
     def json_body_limit(self) -> int:
         """Bytes a JSON body may hold: ``max_json_bytes``, raised if needed so that ``max_text_chars``
         characters always fit (12 bytes each: an escaped surrogate pair) with 64 KiB for the rest."""

@@ -97,6 +97,7 @@ def test_default_layout_shares_the_cores_between_workers(monkeypatch: pytest.Mon
 
     monkeypatch.setattr("os.cpu_count", lambda: 16)
     assert (Settings().resolved_workers(), Settings().resolved_onnx_threads()) == (8, 2)
+    assert Settings().parallel_jobs() == 8 and Settings(onnx_threads=16).parallel_jobs() == 1
     assert Settings(synthesis_workers=16).resolved_onnx_threads() == 1
     assert Settings(onnx_threads=3).resolved_onnx_threads() == 3
     monkeypatch.setattr("os.cpu_count", lambda: 2)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -50,7 +49,7 @@ class Services:
             queue_size=settings.queue_size,
             admission=settings.admission,
             headroom=settings.stream_headroom,
-            parallel=(os.cpu_count() or 1) / settings.resolved_onnx_threads(),
+            parallel=settings.parallel_jobs(),
         )
         checks = SimilarityWorker(
             db=db,

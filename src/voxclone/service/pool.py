@@ -180,7 +180,9 @@ class SynthesisPool:
 
     def stream_limit(self) -> int | None:
         """Live streams admitted at once (``None``: only the task bound applies)."""
-        capacity = self.stream_capacity()
+        return self._limit(self.stream_capacity())
+
+    def _limit(self, capacity: float | None) -> int | None:
         if self.admission != "capacity" or capacity is None:
             return None
         return max(1, math.floor(self.headroom * capacity))
@@ -198,11 +200,12 @@ class SynthesisPool:
                     f"all {self.workers} synthesis workers are busy and the queue is full; retry later",
                     retry_after=min(retry, 30),
                 )
-            limit = self.stream_limit() if kind is Kind.STREAM else None
+            capacity = self.stream_capacity() if kind is Kind.STREAM else None
+            limit = self._limit(capacity)
             if limit is not None and len(self._streams) >= limit:
                 raise Overloaded(
                     f"{len(self._streams)} live streams already use this server's measured capacity "
-                    f"({self.stream_capacity():.1f} real-time streams); retry when one ends",
+                    f"({capacity:.1f} real-time streams); retry when one ends",
                     retry_after=self._stream_retry_after(),
                 )
             self._in_flight += 1
