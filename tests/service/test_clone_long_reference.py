@@ -6,6 +6,7 @@ upload is cut to made 45-75 s uploads read ~0.2 lower than their first 15 s (iss
 
 from __future__ import annotations
 
+import asyncio
 import io
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,9 +15,11 @@ from typing import Any
 import numpy as np
 import pytest
 import soundfile as sf
+from toy_engine import ToyEngine
 
 from voxclone.service.container import Services
 from voxclone.settings import Settings
+from voxclone.voices.profile import VoiceProfile
 
 SENTENCES = (
     "The old harbour town wakes slowly in the winter.",
@@ -76,3 +79,41 @@ async def test_long_reference_scores_like_its_excerpt_and_names_its_window(
     )
     assert made["long"].similarity is not None and made["excerpt"].similarity is not None
     assert made["long"].similarity >= made["excerpt"].similarity - 0.05
+
+
+class HeldOutRecorder(ToyEngine):
+    """The toy engine, recording the seconds of ``held_out`` each self-check is given (None: none)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.held_out_s: list[float | None] = []
+
+    def self_check(
+        self, profile: VoiceProfile, reference: np.ndarray, sample_rate: int, *, held_out: Any = None
+    ) -> float | None:
+        self.held_out_s.append(None if held_out is None else np.asarray(held_out).size / sample_rate)
+        return super().self_check(profile, reference, sample_rate)
+
+
+async def test_the_deferred_check_is_given_the_rest_of_a_long_upload(
+    tmp_path: Path, reference_wav: bytes
+) -> None:
+    """The held-out speech travels from intake through the stored check blob to the engine's
+    self-check (dropping it anywhere scored a long upload's clone against half its window again)."""
+    audio, sr = sf.read(io.BytesIO(reference_wav), dtype="float32")
+    pause = np.zeros(int(0.7 * sr), np.float32)
+    long_audio = np.concatenate([audio, pause] * 9)  # about a minute, well over 30 s of speech
+    engine = HeldOutRecorder()
+    services = Services.build(settings=Settings(data_dir=tmp_path, synthesis_workers=1), engine=engine)
+    try:
+        account, _ = services.accounts.create_key(credits="1")
+        for name, wav in (("long", _wav(long_audio, sr)), ("short", reference_wav)):
+            await services.clones.create(
+                account=account, name=name, audio=wav, filename=None, content_type="audio/wav"
+            )
+            assert await asyncio.to_thread(services.checks.run_once)
+    finally:
+        services.close()
+    long_s, short_s = engine.held_out_s
+    assert long_s is not None and long_s > 20.0  # the upload's speech outside the 10-15 s window
+    assert short_s is None  # a short upload is scored split-half on itself
