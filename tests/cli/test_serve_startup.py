@@ -100,6 +100,20 @@ def test_a_broken_required_part_stops_the_start(tmp_path: Path, kokoro_cache: Pa
     assert "pyworld" in line and "pkg_resources" in line
 
 
+def test_missing_docs_assets_stop_the_start_in_one_line(tmp_path: Path, kokoro_cache: Path) -> None:
+    """``/docs`` is served from fastapi-offline's files: without them the server must not start
+    (it used to print the new API key, then a traceback)."""
+    shadow = tmp_path / "shadow"
+    (shadow / "fastapi_offline").mkdir(parents=True)
+    (shadow / "fastapi_offline" / "__init__.py").write_text("")  # installed, but no static files
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "cache").symlink_to(kokoro_cache)
+    result = _serve("--port", "0", tmp_path=tmp_path, extra_path=shadow, VOXCLONE_ONNX_THREADS="1")
+    line = _assert_one_line_failure(result, code=1, names="fastapi-offline")
+    assert "swagger-ui-bundle.js" in line
+    assert "oute_" not in result.stdout  # no account was created before the failure
+
+
 def test_a_good_start_announces_the_bound_port_and_serves(tmp_path: Path, kokoro_cache: Path) -> None:
     """The success path: key, then "listening" with the port actually bound (``--port 0``), then health."""
     import httpx

@@ -215,6 +215,7 @@ def _serve(settings: Settings, sock: socket.socket, args: argparse.Namespace) ->
     services = _start(settings)
     try:
         try:
+            app = create_app(settings, services=services)  # e.g. the docs' files missing
             key = _first_account(services.accounts, settings)
         except ServiceError as e:
             raise StartupError(e.message) from e
@@ -226,7 +227,7 @@ def _serve(settings: Settings, sock: socket.socket, args: argparse.Namespace) ->
             print(f"Created the first account in {where} with {settings.initial_credits} credits.")
             print("Its API key (shown only once; keep it):")
             print(key, flush=True)
-        config = uvicorn.Config(create_app(settings, services=services), log_level=args.log_level)
+        config = uvicorn.Config(app, log_level=args.log_level)
         sock.listen(config.backlog)  # connections from here on wait for uvicorn instead of being refused
         port = sock.getsockname()[1]
         print(f"voxclone listening on http://{settings.host}:{port}  (docs: /docs)", flush=True)
