@@ -32,12 +32,11 @@ from voxclone.voices.profile import VoiceProfile
 class ToyEngineV2(ToyEngine):
     """The toy engine after a change of what its profiles mean (version 1 → 2)."""
 
+    profile_version = 2
+
     def enroll(self, audio: np.ndarray, sample_rate: int) -> VoiceProfile:
         profile = super().enroll(audio, sample_rate)
-        return VoiceProfile(self.name, 2, profile.tensors, {"method": "v2"})
-
-    def profile_outdated(self, profile: VoiceProfile) -> bool:
-        return profile.engine == self.name and profile.version < 2
+        return VoiceProfile(self.name, profile.version, profile.tensors, {"method": "v2"})
 
 
 @pytest.fixture

@@ -11,7 +11,9 @@ The service never imports a concrete engine and never branches on an engine's na
 - **synthesis**: :meth:`Engine.prepare` validates a request completely (so errors are raised before
   any response header is sent), and :meth:`Engine.stream` is the one streaming primitive: it yields
   float32 mono chunks at :attr:`Engine.sample_rate`. :meth:`Engine.generate` just collects it;
-- **cloning**: :meth:`Engine.enroll` and :meth:`Engine.self_check`.
+- **cloning**: :meth:`Engine.enroll` and :meth:`Engine.self_check`; :attr:`Engine.profile_version`
+  says what the engine's profiles mean, and older ones are outdated (:meth:`Engine.profile_outdated`:
+  refused with ``voice_outdated``, re-enrolled by the service from their kept reference audio).
 
 Engines are plain objects created by :func:`voxclone.engines.registry.create_engine` and passed to
 the server through app state. Adding an engine is one folder under ``voxclone/engines``, one line
@@ -31,7 +33,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from voxclone.errors import InvalidRequest, NotFound, ServiceError
+from voxclone.errors import InvalidRequest, NotFound, ProfileOutdated, ServiceError
 from voxclone.voices.profile import VoiceProfile
 
 if TYPE_CHECKING:
@@ -155,6 +157,7 @@ class Engine(ABC):
 
     name: str = "engine"
     sample_rate: int = 24000
+    profile_version: int = 1  # bump whenever what the engine's profiles mean changes
     capabilities: Capabilities = Capabilities()
     limits: Limits = Limits()
 
@@ -246,6 +249,8 @@ class Engine(ABC):
         InvalidRequest
             ``empty_text``, ``text_too_long``, ``unsupported_language``, ``invalid_speed`` or
             ``incompatible_voice``.
+        ProfileOutdated
+            ``voice_outdated``: ``voice`` is of an older :attr:`profile_version`.
         """
         if not isinstance(text, str) or not text.strip():
             raise InvalidRequest("text is empty; send at least one word to speak", code="empty_text")
@@ -258,6 +263,15 @@ class Engine(ABC):
             )
         self.check_speed(speed)
         lang = self.resolve_language(language)
+        if self.profile_outdated(voice):
+            raise ProfileOutdated(
+                f"this voice was made by an older version of the {self.name} engine's cloning method "
+                f"(profile version {voice.version}, now {self.profile_version}); re-create it from its "
+                "recording",
+                engine=self.name,
+                found=voice.version,
+                current=self.profile_version,
+            )
         return Utterance(
             text=text,
             voice=voice,
@@ -329,9 +343,9 @@ class Engine(ABC):
         raise InvalidRequest(f"the {self.name} engine cannot clone voices", code="cloning_unavailable")
 
     def profile_outdated(self, profile: VoiceProfile) -> bool:
-        """Whether ``profile`` is this engine's but from an older profile version, which the engine
-        no longer reads: the service re-enrolls such clones from their kept reference audio."""
-        return False
+        """Whether ``profile`` is this engine's but of an older :attr:`profile_version`, which the
+        engine no longer reads: the service re-enrolls such clones from their kept reference audio."""
+        return profile.engine == self.name and profile.version < self.profile_version
 
     def self_check(
         self,

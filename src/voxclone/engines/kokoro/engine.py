@@ -176,9 +176,6 @@ class KokoroEngine(Engine):
         if KokoroCloner.applies_to(voice):
             cloner_of(self)  # a clone needs the post-stage: never render it without
 
-    def profile_outdated(self, voice: VoiceProfile) -> bool:
-        return profile.is_outdated(voice)
-
     def enroll(self, audio: np.ndarray, sample_rate: int) -> VoiceProfile:
         """Clone a voice from a prepared reference (see :meth:`KokoroCloner.enroll`).
 
