@@ -1,6 +1,7 @@
-"""No route runs a database statement on the event loop (SQLite and PostgreSQL): every query of
-a mixed workload (clone create, replay, list, get, speech whole and streamed, OpenAI speech,
-delete) runs on a worker thread, so one slow query never stalls every other request."""
+"""No route runs a database statement or touches a blob on the event loop (SQLite and PostgreSQL):
+every query and every blob read or write of a mixed workload (clone create, replay, list, get,
+speech whole, streamed and with timestamps, OpenAI speech and its server-sent events, delete) runs
+on a worker thread, so one slow query or disk never stalls every other request."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import asyncio
 import threading
 from typing import Any
 
+import pytest
 from sqlalchemy import event
 
 
@@ -19,10 +21,28 @@ def _on_event_loop() -> bool:
     return True
 
 
-def test_no_database_statement_runs_on_the_event_loop(harness: Any, reference_wav: bytes) -> None:
+def test_no_database_statement_runs_on_the_event_loop(
+    harness: Any, reference_wav: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
     seen: list[str] = []
     on_loop: list[str] = []
     lock = threading.Lock()
+    blobs = harness.services.db.blobs
+
+    def watch(name: str) -> Any:
+        call = getattr(blobs, name)
+
+        def watched(*args: Any, **kwargs: Any) -> Any:
+            with lock:
+                seen.append(f"blob {name}")
+                if _on_event_loop():
+                    on_loop.append(f"blob {name} {args[:1]}")
+            return call(*args, **kwargs)
+
+        return watched
+
+    for name in ("get", "put", "delete", "exists", "transaction"):
+        monkeypatch.setattr(blobs, name, watch(name))
 
     def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         with lock:
@@ -50,11 +70,16 @@ def test_no_database_statement_runs_on_the_event_loop(harness: Any, reference_wa
         assert client.post("/api/v1/tts_non_stream", json=body, headers=headers).status_code == 200
         with client.stream("POST", "/api/v1/tts_stream", json=body, headers=headers) as s:
             assert s.status_code == 200 and len(s.read()) > 0
+        timed = client.post("/api/v1/tts_with_timestamps", json=body, headers=headers)
+        assert timed.status_code == 200
         openai = {"model": "tts-1", "input": "hello", "voice": vid, "response_format": "pcm"}
         assert client.post("/v1/audio/speech", json=openai, headers=headers).status_code == 200
+        sse = client.post("/v1/audio/speech", json={**openai, "stream_format": "sse"}, headers=headers)
+        assert sse.status_code == 200 and "speech.audio.done" in sse.text
         assert client.get("/api/v1/account", headers=headers).status_code == 200
         assert client.delete(f"/api/v1/voice-clones/{vid}", headers=headers).status_code == 200
     finally:
         event.remove(engine, "before_cursor_execute", before)
-    assert seen, "the workload ran no query at all"
+    assert any(not s.startswith("blob ") for s in seen), "the workload ran no query at all"
+    assert any(s.startswith("blob get") for s in seen), "the workload read no blob at all"
     assert on_loop == [], on_loop

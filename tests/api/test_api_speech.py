@@ -6,6 +6,7 @@ import asyncio
 import io
 import json
 import logging
+import threading
 from decimal import Decimal
 from typing import Any
 
@@ -231,6 +232,84 @@ async def test_client_disconnect_stops_synthesis_and_bills_delivered(make_harnes
     assert 0 < entries[0].audio_ms <= delivered_ms + 100
     assert entries[0].amount_micro == -entries[0].audio_ms
     assert np.isclose(float(_balance(harness, headers)), 10 - entries[0].audio_ms / 1e6)
+
+
+def _scope(path: str, headers: dict[str, str]) -> dict[str, Any]:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"testserver"),
+            (b"content-type", b"application/json"),
+            (b"authorization", headers["Authorization"].encode()),
+        ],
+        "client": ("127.0.0.1", 1234),
+        "server": ("testserver", 80),
+    }
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/tts_non_stream", {"text": "one two", "voice_id": "fa_low"}),
+        ("/api/v1/tts_stream", {"text": "one two", "voice_id": "fa_low", "response_format": "pcm"}),
+        ("/api/v1/tts_with_timestamps", {"text": "one two", "voice_id": "fa_low"}),
+        ("/v1/audio/speech", {"model": "tts-1", "input": "one two", "voice": "fa_low"}),
+    ],
+)
+async def test_a_request_cancelled_while_its_job_is_prepared_releases_it(
+    make_harness: Any, monkeypatch: pytest.MonkeyPatch, path: str, body: dict[str, Any]
+) -> None:
+    """The route's task is cancelled (server shutdown, a cancelling middleware) while ``prepare``
+    runs on its thread: the slot and the credit hold it made are released when it returns."""
+    harness = make_harness()
+    headers = harness.new_account("1")
+    pool = harness.services.pool
+    reserved, resume = threading.Event(), threading.Event()
+    reserve = pool.reserve
+
+    def slow_reserve(**kwargs: Any) -> Any:
+        slot = reserve(**kwargs)
+        reserved.set()
+        resume.wait(10)  # the job is made; the request is cancelled before it is handed back
+        return slot
+
+    monkeypatch.setattr(pool, "reserve", slow_reserve)
+    data = json.dumps(body).encode()
+    messages = [{"type": "http.request", "body": data, "more_body": False}]
+
+    async def receive() -> dict[str, Any]:
+        if messages:
+            return messages.pop()
+        await asyncio.Event().wait()  # the client stays
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        pass
+
+    request = asyncio.ensure_future(harness.client.app(_scope(path, headers), receive, send))
+    assert await asyncio.to_thread(reserved.wait, 10)
+    request.cancel()
+    await asyncio.sleep(0.05)
+    resume.set()
+    await asyncio.gather(request, return_exceptions=True)
+
+    def account() -> dict[str, Any]:
+        return dict(harness.client.get("/api/v1/account", headers=headers).json()["data"])
+
+    for _ in range(200):  # released on the prepare thread, just after the request ended
+        if pool.in_flight == 0 and Decimal(account()["held"]) == 0:
+            break
+        await asyncio.sleep(0.02)
+    assert pool.in_flight == 0
+    assert Decimal(account()["held"]) == 0 and Decimal(account()["balance"]) == 1
 
 
 def test_voice_aliases_are_listed_and_speak_as_their_voice(harness: Any) -> None:

@@ -11,8 +11,10 @@ from voxclone.api.errors import _HTTP_CODES
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs" / "errors.md"
-# code="…" arguments and `code = "…"` class attributes anywhere in the package
-_RAISED = re.compile(r"""\bcode\s*=\s*["']([a-z][a-z0-9_]*)["']""")
+# code="…" arguments and `code = "…"` / `code: str = "…"` class attributes anywhere in the package
+_RAISED = re.compile(r"""\bcode\s*(?::\s*str\s*)?=\s*["']([a-z][a-z0-9_]*)["']""")
+# a code put together at run time (code=f"invalid_{name}") is invisible to the scan
+_BUILT = re.compile(r"""\bcode\s*=\s*f["']""")
 HTTP_FALLBACK = "http_error"  # handle_http_error's code for a status without its own
 
 
@@ -25,6 +27,16 @@ def raised_codes() -> dict[str, list[str]]:
     for code in [*_HTTP_CODES.values(), HTTP_FALLBACK]:
         found.setdefault(code, []).append("src/voxclone/api/errors.py")
     return found
+
+
+def test_every_code_is_a_literal_the_scan_can_see() -> None:
+    built = [
+        f"{path.relative_to(ROOT)}:{n}"
+        for path in sorted((ROOT / "src" / "voxclone").rglob("*.py"))
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if _BUILT.search(line)
+    ]
+    assert not built, f"error codes built with f-strings (write each code out): {built}"
 
 
 def test_the_scan_sees_the_codes() -> None:

@@ -1,8 +1,9 @@
 """The engine contract: every engine passes this suite (Kokoro, OuteTTS on tiny weights, the toy).
 
 An engine owns its rules (languages and aliases, speed range, text validation, capabilities,
-enrollment, self-check); these tests check them through the :class:`~voxclone.engines.base.Engine`
-interface alone, the way the service uses it. A new engine joins by adding a case to ``CASES``.
+enrollment, self-check, profile versions); these tests check them through the
+:class:`~voxclone.engines.base.Engine` interface alone, the way the service uses it. A new engine
+joins by adding a case to ``CASES``.
 """
 
 from __future__ import annotations
@@ -257,6 +258,19 @@ def test_self_check_is_in_range_or_declared_absent(case: Case) -> None:
         assert score is not None and 0.0 <= score <= 1.0
     else:
         assert score is None
+
+
+def test_a_profile_of_an_older_version_is_outdated_and_refused(case: Case) -> None:
+    """An engine keeps no code for what its profiles meant before :attr:`Engine.profile_version`:
+    older profiles are outdated (the service re-enrolls them) and refused with 409 ``voice_outdated``."""
+    engine, voice = case.engine, _voice(case)
+    assert voice.version == engine.profile_version and not engine.profile_outdated(voice)
+    older = VoiceProfile(engine.name, engine.profile_version - 1, dict(voice.tensors), dict(voice.meta))
+    assert engine.profile_outdated(older)
+    with pytest.raises(ServiceError) as err:
+        engine.prepare(case.text, older)
+    assert (err.value.code, err.value.status) == ("voice_outdated", 409)
+    assert not engine.profile_outdated(VoiceProfile("no-such-engine", 0, dict(voice.tensors)))
 
 
 def test_info_declares_capabilities_and_limits(case: Case) -> None:

@@ -1,19 +1,26 @@
 """Clones of an older profile version are re-enrolled from their kept reference audio.
 
 The toy engine plays an engine that bumped its profile version: version-1 profiles are outdated,
-enrollment now writes version 2. Both databases.
+enrollment now writes version 2. Four ways in: a pass of ``reenroll_outdated``, the server's
+start-up pass, ``voxclone admin reenroll``, and a clone's first use. Both databases.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import secrets
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 import pytest
+from fastapi.testclient import TestClient
 from toy_engine import ToyEngine
 
+from voxclone.api.app import create_app
+from voxclone.cli import main
 from voxclone.service.container import Services
 from voxclone.service.reenroll import reenroll_outdated
 from voxclone.service.speech import SpeechRequest
@@ -25,12 +32,11 @@ from voxclone.voices.profile import VoiceProfile
 class ToyEngineV2(ToyEngine):
     """The toy engine after a change of what its profiles mean (version 1 → 2)."""
 
+    profile_version = 2
+
     def enroll(self, audio: np.ndarray, sample_rate: int) -> VoiceProfile:
         profile = super().enroll(audio, sample_rate)
-        return VoiceProfile(self.name, 2, profile.tensors, {"method": "v2"})
-
-    def profile_outdated(self, profile: VoiceProfile) -> bool:
-        return profile.engine == self.name and profile.version < 2
+        return VoiceProfile(self.name, profile.version, profile.tensors, {"method": "v2"})
 
 
 @pytest.fixture
@@ -103,3 +109,48 @@ async def test_first_use_reenrolls_and_speaks(build: Callable[..., Services], re
     audio = await new.speech.render(job)
     assert len(audio) > 0
     assert _stored(new, voice_id).version == 2
+
+
+def test_the_server_reenrolls_outdated_clones_at_start(
+    build: Callable[..., Services], reference_wav: bytes
+) -> None:
+    old = build(ToyEngine())
+    _, voice_id = asyncio.run(_clone(old, reference_wav, "at-start"))
+    new = build(ToyEngineV2())
+    with TestClient(create_app(services=new)):
+        deadline = time.monotonic() + 30  # a bound on a hang, not a timing assertion
+        while _stored(new, voice_id).version != 2:
+            assert time.monotonic() < deadline, "the start-up pass did not re-enroll the clone"
+            time.sleep(0.05)
+    assert _stored(new, voice_id).meta["method"] == "v2"
+
+
+def test_admin_reenroll_command(
+    build: Callable[..., Services],
+    reference_wav: bytes,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    old = build(ToyEngine())
+    _, voice_id = asyncio.run(_clone(old, reference_wav, "by-command"))
+    settings = old.settings
+    if settings.database_url:
+        monkeypatch.setenv("VOXCLONE_DATABASE_URL", settings.database_url)
+    engines: list[ToyEngineV2] = []
+
+    def create_engine(s: Settings) -> ToyEngineV2:
+        engine = ToyEngineV2()
+        engine.name = s.engine
+        engines.append(engine)
+        return engine
+
+    monkeypatch.setattr("voxclone.engines.registry.create_engine", create_engine)
+    argv = ["admin", "reenroll", "--data-dir", str(settings.data_dir), "--engine", old.engine.name, "--json"]
+    assert main(argv) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["reenrolled"], report["failed"], report["no_reference"]) == ([voice_id], {}, [])
+    assert [e.name for e in engines] == [old.engine.name]
+    assert _stored(old, voice_id).version == 2
+    # nothing left to do: a second run re-enrolls nothing
+    assert main(argv) == 0
+    assert json.loads(capsys.readouterr().out)["reenrolled"] == []

@@ -73,11 +73,13 @@ class ToyEngine(Engine):
     def builtin_profile(self, voice_id: str) -> VoiceProfile:
         if voice_id not in VOICES:
             raise NotFound(f"no voice {voice_id}", code="voice_not_found")
-        return VoiceProfile(self.name, 1, {"freq": np.array([VOICES[voice_id]], np.float32)})
+        freq = np.array([VOICES[voice_id]], np.float32)
+        return VoiceProfile(self.name, self.profile_version, {"freq": freq})
 
     def enroll(self, audio: np.ndarray, sample_rate: int) -> VoiceProfile:
         level = float(np.abs(np.asarray(audio, np.float32)).mean()) if np.size(audio) else 0.0
-        return VoiceProfile(self.name, 1, {"freq": np.array([100.0 + level * 1000.0], np.float32)})
+        freq = np.array([100.0 + level * 1000.0], np.float32)
+        return VoiceProfile(self.name, self.profile_version, {"freq": freq})
 
     def self_check(
         self, profile: VoiceProfile, reference: np.ndarray, sample_rate: int, *, held_out: Any = None

@@ -1,8 +1,8 @@
-"""Turn a prepared :class:`~voxclone.service.speech.SpeechJob` into an HTTP response.
+"""Make a :class:`~voxclone.service.speech.SpeechJob` and turn it into an HTTP response.
 
-Both helpers own the job from then on: whatever happens (success, error, client gone before or
-after the headers, cancellation) its worker slot and its credit hold are released, and only audio
-that was sent is charged.
+From :func:`prepare_job` on, these helpers own the job: whatever happens (success, error, client
+gone before or after the headers, cancellation, even while the job is being made) its worker slot
+and its credit hold are released, and only audio that was sent is charged.
 
 A client that disconnects while nothing has been sent yet is noticed by racing the work against the
 ASGI ``receive()`` (the request body has been read by then, so the next message is
@@ -13,14 +13,17 @@ nothing is charged; the answer, which nobody will read, is a bodiless 499.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from voxclone.service.accounts import AccountRef
 from voxclone.service.container import Services
-from voxclone.service.speech import SpeechJob, SpeechService
+from voxclone.service.speech import SpeechJob, SpeechRequest, SpeechService
 
 T = TypeVar("T")
 CLIENT_GONE = 499  # nginx's "client closed request": only ever seen in access logs
@@ -55,6 +58,45 @@ async def _unless_disconnected(work: Awaitable[T], receive: Receive) -> T:
         task.cancel()
         watch.cancel()
         await asyncio.gather(task, watch, return_exceptions=True)
+
+
+async def prepare_job(
+    services: Services,
+    *,
+    account: AccountRef,
+    request: SpeechRequest,
+    timestamps: bool = False,
+    live: bool = False,
+) -> SpeechJob:
+    """:meth:`SpeechService.prepare` on a worker thread (it reads the database).
+
+    A request cancelled meanwhile (server shutdown, a cancelling middleware) stops waiting at once,
+    but the thread runs on and makes the job: whichever side comes second closes it, so its slot
+    and credit hold are never lost.
+    """
+    speech = services.speech
+    lock = threading.Lock()
+    made: list[SpeechJob] = []
+    gone = threading.Event()
+
+    def prepare() -> SpeechJob:
+        job = speech.prepare(account=account, request=request, timestamps=timestamps, live=live)
+        with lock:
+            if not gone.is_set():
+                made.append(job)
+                return job
+        speech.discard(job)  # the request was cancelled while this thread made its job
+        return job
+
+    try:
+        return await run_in_threadpool(prepare)
+    except BaseException:
+        with lock:
+            gone.set()
+            jobs = list(made)  # made, but cancelled before it was handed over
+        for job in jobs:
+            await speech.close(job)  # the slot first; the settle is shielded
+        raise
 
 
 async def _render_or_close(

@@ -11,7 +11,13 @@ The service never imports a concrete engine and never branches on an engine's na
 - **synthesis**: :meth:`Engine.prepare` validates a request completely (so errors are raised before
   any response header is sent), and :meth:`Engine.stream` is the one streaming primitive: it yields
   float32 mono chunks at :attr:`Engine.sample_rate`. :meth:`Engine.generate` just collects it;
-- **cloning**: :meth:`Engine.enroll` and :meth:`Engine.self_check`.
+- **cloning**: :meth:`Engine.enroll` and :meth:`Engine.self_check`; :attr:`Engine.profile_version`
+  says what the engine's profiles mean, and older ones are outdated (:meth:`Engine.profile_outdated`:
+  refused with ``voice_outdated``, re-enrolled by the service from their kept reference audio).
+
+The values it trades in (:class:`VoiceInfo`, :class:`Capabilities`, :class:`Limits`,
+:class:`Utterance`, :class:`TimedChunk`…) are defined in :mod:`voxclone.engines.types` and
+re-exported here.
 
 Engines are plain objects created by :func:`voxclone.engines.registry.create_engine` and passed to
 the server through app state. Adding an engine is one folder under ``voxclone/engines``, one line
@@ -26,128 +32,39 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from voxclone.errors import InvalidRequest, NotFound, ServiceError
+from voxclone.engines.types import (
+    Capabilities,
+    Limits,
+    TimedChunk,
+    Utterance,
+    VoiceInfo,
+    WordTiming,
+    canonical_tag,
+    text_words,
+)
+from voxclone.errors import InvalidRequest, NotFound, ProfileOutdated, ServiceError
 from voxclone.voices.profile import VoiceProfile
 
 if TYPE_CHECKING:
     from voxclone.audio.speaker import SpeakerEncoder
 
-
-@dataclass(frozen=True)
-class VoiceInfo:
-    """A built-in voice as listed to users.
-
-    ``aliases`` are other names the voice answers to (OpenAI's ``alloy``, ``nova``…, see
-    :mod:`voxclone.engines.openai_voices`); an alias speaks exactly as the voice.
-    """
-
-    voice_id: str
-    name: str
-    language: str
-    gender: str
-    description: str
-    aliases: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Capabilities:
-    """What an engine can do, shown by the health route.
-
-    Attributes
-    ----------
-    cloning : bool
-        :meth:`Engine.enroll` turns a reference recording into a voice profile.
-    self_check : bool
-        :meth:`Engine.self_check` gives a calibrated 0–1 likeness score for a new clone.
-    timestamps : bool
-        The engine can report when each word is spoken.
-    streaming : str
-        Granularity of :meth:`Engine.stream`'s chunks: ``"phrase"`` (a phrase or sentence per
-        chunk) or ``"frames"`` (audio frames as tokens are decoded).
-    """
-
-    cloning: bool = True
-    self_check: bool = False
-    timestamps: bool = False
-    streaming: Literal["phrase", "frames"] = "phrase"
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Request limits an engine enforces in :meth:`Engine.prepare`.
-
-    Attributes
-    ----------
-    min_speed, max_speed : float
-        Speaking-rate factor range (1.0 = the voice's natural pace).
-    max_text_chars : int | None
-        Longest text one request may carry (``None``: no engine limit; the server's own
-        ``max_text_chars`` still applies).
-    """
-
-    min_speed: float = 0.25
-    max_speed: float = 4.0
-    max_text_chars: int | None = None
-
-
-@dataclass(frozen=True)
-class Utterance:
-    """A request :meth:`Engine.prepare` has validated; :meth:`Engine.stream` speaks it.
-
-    ``plan`` is the engine's own prepared form of the text (opaque to everyone else). ``live``: a
-    listener plays the audio as it arrives, so the engine may start with a shorter first chunk
-    (earlier first audio, at a small cost in prosody) than it would for a file.
-    """
-
-    text: str
-    voice: VoiceProfile
-    language: str | None
-    speed: float
-    plan: object = field(default=None, compare=False, repr=False)
-    live: bool = False
-
-
-@dataclass(frozen=True)
-class WordTiming:
-    """When one word of the request's text is spoken.
-
-    ``word`` is the text as the user wrote it (``"$42"`` is one word spanning "forty two dollars");
-    ``start`` and ``end`` are seconds from the start of the chunk that carries it (the service
-    shifts them to the start of the whole response).
-    """
-
-    word: str
-    start: float
-    end: float
-
-
-@dataclass(frozen=True)
-class TimedChunk:
-    """One chunk of :meth:`Engine.stream_timed`: float32 audio and the words it speaks, in order."""
-
-    audio: np.ndarray
-    words: tuple[WordTiming, ...] = ()
-
-
-_EDGE_PUNCTUATION = ".,!?;:\"'“”‘’«»()[]{}¿¡…—–-*_/\\|·、。，！？：；「」『』（）"
-
-
-def text_words(text: str) -> list[str]:
-    """The words of ``text`` as timestamps report them: whitespace-separated, punctuation trimmed
-    from their ends (``"Hello,"`` → ``"Hello"``), tokens of punctuation alone left out; ``"$42"``,
-    ``"don't"`` and ``"3.5%"`` stay whole."""
-    words = (token.strip(_EDGE_PUNCTUATION) for token in text.split())
-    return [w for w in words if w]
-
-
-def canonical_tag(code: str) -> str:
-    """``"fr_FR "`` → ``"fr-fr"``: BCP-47 compared case-insensitively, ``_`` accepted for ``-``."""
-    return code.strip().lower().replace("_", "-")
+__all__ = [
+    "Capabilities",
+    "Engine",
+    "Limits",
+    "TimedChunk",
+    "Utterance",
+    "VoiceInfo",
+    "WordTiming",
+    "canonical_tag",
+    "describe_error",
+    "text_words",
+    "unknown_voice",
+]
 
 
 class Engine(ABC):
@@ -155,6 +72,7 @@ class Engine(ABC):
 
     name: str = "engine"
     sample_rate: int = 24000
+    profile_version: int = 1  # bump whenever what the engine's profiles mean changes
     capabilities: Capabilities = Capabilities()
     limits: Limits = Limits()
 
@@ -246,6 +164,8 @@ class Engine(ABC):
         InvalidRequest
             ``empty_text``, ``text_too_long``, ``unsupported_language``, ``invalid_speed`` or
             ``incompatible_voice``.
+        ProfileOutdated
+            ``voice_outdated``: ``voice`` is of an older :attr:`profile_version`.
         """
         if not isinstance(text, str) or not text.strip():
             raise InvalidRequest("text is empty; send at least one word to speak", code="empty_text")
@@ -258,6 +178,15 @@ class Engine(ABC):
             )
         self.check_speed(speed)
         lang = self.resolve_language(language)
+        if self.profile_outdated(voice):
+            raise ProfileOutdated(
+                f"this voice was made by an older version of the {self.name} engine's cloning method "
+                f"(profile version {voice.version}, now {self.profile_version}); re-create it from its "
+                "recording",
+                engine=self.name,
+                found=voice.version,
+                current=self.profile_version,
+            )
         return Utterance(
             text=text,
             voice=voice,
@@ -329,9 +258,9 @@ class Engine(ABC):
         raise InvalidRequest(f"the {self.name} engine cannot clone voices", code="cloning_unavailable")
 
     def profile_outdated(self, profile: VoiceProfile) -> bool:
-        """Whether ``profile`` is this engine's but from an older profile version, which the engine
-        no longer reads: the service re-enrolls such clones from their kept reference audio."""
-        return False
+        """Whether ``profile`` is this engine's but of an older :attr:`profile_version`, which the
+        engine no longer reads: the service re-enrolls such clones from their kept reference audio."""
+        return profile.engine == self.name and profile.version < self.profile_version
 
     def self_check(
         self,

@@ -8,20 +8,25 @@
 
 ``voxclone serve`` refuses to start when a required capability is unavailable; an optional one that
 is unavailable is reported by ``GET /api/v1/health`` (``status: degraded``) and its requests get
-503 ``<capability>_unavailable`` with the reason.
+503 with the reason: ``cloning_unavailable`` (``engine_unavailable`` for synthesis).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from voxclone.engines.base import Engine, describe_error
 from voxclone.errors import EngineUnavailable
 
+if TYPE_CHECKING:
+    from voxclone.audio.intake import ReferenceAnalyzer
+
 CAPABILITIES = ("synthesis", "cloning")
+# the 503 code of each capability's requests when it does not work here (docs/errors.md)
+UNAVAILABLE_CODES = {"synthesis": "engine_unavailable", "cloning": "cloning_unavailable"}
 PROBE_RATE = 16000
 
 
@@ -70,18 +75,20 @@ class CapabilityReport:
         return [c for c in self.items if not c.available]
 
     def require(self, name: str) -> None:
-        """Raise 503 ``<name>_unavailable`` (with the reason) when ``name`` does not work here."""
+        """Raise 503 (:data:`UNAVAILABLE_CODES`, with the reason) when ``name`` does not work here."""
         capability = self.get(name)
         if capability.reason is not None:
             raise EngineUnavailable(
-                f"{name} is unavailable on this server: {capability.reason}", code=f"{name}_unavailable"
+                f"{name} is unavailable on this server: {capability.reason}", code=UNAVAILABLE_CODES[name]
             )
 
     def public(self) -> dict[str, dict[str, Any]]:
         return {c.name: c.public() for c in self.items}
 
 
-def check_capabilities(*, engine: Engine, require_cloning: bool = True) -> tuple[CapabilityReport, Any]:
+def check_capabilities(
+    *, engine: Engine, require_cloning: bool = True
+) -> tuple[CapabilityReport, ReferenceAnalyzer | None]:
     """Load the intake models, run every capability's parts once and report.
 
     Parameters
@@ -109,7 +116,7 @@ def check_capabilities(*, engine: Engine, require_cloning: bool = True) -> tuple
     return capabilities, analyzer
 
 
-def _load_intake(engine: Engine) -> tuple[Any, str | None]:
+def _load_intake(engine: Engine) -> tuple[ReferenceAnalyzer | None, str | None]:
     """The intake models and ``None``, or ``(None, reason)`` when they fail to load or run."""
     try:
         from voxclone.audio.intake import ReferenceAnalyzer
@@ -121,7 +128,7 @@ def _load_intake(engine: Engine) -> tuple[Any, str | None]:
     return (None, reason) if reason else (analyzer, None)
 
 
-def _check_intake(analyzer: Any) -> str | None:
+def _check_intake(analyzer: ReferenceAnalyzer) -> str | None:
     """Run the VAD and the speaker encoder on 1 s of a test signal; ``None`` when both work."""
     rng = np.random.default_rng(0)
     t = np.arange(PROBE_RATE) / PROBE_RATE

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
+from sqlalchemy.orm import Session
 
 from voxclone.errors import Conflict, InsufficientCredits, InvalidRequest, NotFound, Unprocessable
 from voxclone.service.consent import Evidence
@@ -121,7 +122,7 @@ def request_fingerprint(name: str, audio: bytes) -> str:
     return digest.hexdigest()
 
 
-def replay_clone(session: Any, account_id: str, key: str, fingerprint: str) -> CloneCreated | None:
+def replay_clone(session: Session, account_id: str, key: str, fingerprint: str) -> CloneCreated | None:
     """The stored answer of an earlier create with this ``Idempotency-Key`` (with the self-check's
     current state), ``None`` when there is none; 422 ``idempotency_key_reused`` for another request."""
     stored = repo.get_idempotency(session, account_id=account_id, key=key)
@@ -139,7 +140,7 @@ def replay_clone(session: Any, account_id: str, key: str, fingerprint: str) -> C
     return CloneCreated(record=record, replayed=True)
 
 
-def check_can_create(session: Any, account_id: str, settings: Settings) -> None:
+def check_can_create(session: Session, account_id: str, settings: Settings) -> None:
     """402 when the account cannot pay for a clone, 409 ``clone_limit_reached`` at its limit (call
     with the account row locked)."""
     cost = to_micro(settings.clone_cost)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from voxclone.engines.base import Engine
 from voxclone.errors import Conflict, InvalidRequest, NotFound
@@ -67,10 +68,10 @@ class CloneService:
         engine: Engine,
         pool: SynthesisPool,
         settings: Settings,
-        analyzer: Any = None,
+        analyzer: ReferenceAnalyzer | None = None,
         wake_checks: Callable[[], None] | None = None,
     ):
-        """``analyzer``: the intake models (a ``ReferenceAnalyzer``); loaded on first use when omitted.
+        """``analyzer``: the intake models; loaded on first use when omitted.
         ``wake_checks``: tells the self-check worker a new clone waits for its score."""
         self._db = db
         self._engine = engine
@@ -404,7 +405,7 @@ class CloneService:
                 self._cache.popitem(last=False)
         return profile
 
-    def _get(self, session: Any, account: AccountRef, voice_id: str) -> VoiceClone:
+    def _get(self, session: Session, account: AccountRef, voice_id: str) -> VoiceClone:
         check_voice_id(voice_id)
         row = repo.get_clone(session, account_id=account.id, clone_id=voice_id)
         if row is None:

@@ -403,7 +403,8 @@ def _timed_chunks(
 ) -> Iterator[TimedChunk]:
     """The engine's chunks of ``utterance``, watermarked by ``clip``, with their words (none unless
     ``timestamps``)."""
-    source: Iterator[Any] = engine.stream_timed(utterance) if timestamps else engine.stream(utterance)
+    source: Iterator[TimedChunk] | Iterator[np.ndarray]
+    source = engine.stream_timed(utterance) if timestamps else engine.stream(utterance)
     try:
         for item in source:
             chunk = item if isinstance(item, TimedChunk) else TimedChunk(audio=np.asarray(item))

@@ -365,3 +365,9 @@ class SpeechService:
         """Release the worker and settle (for jobs that end before or instead of synthesis)."""
         job.slot.release()
         await self.settle(job)
+
+    def discard(self, job: SpeechJob) -> None:
+        """:meth:`close` on the calling worker thread (blocking), for a job made for a request that
+        is already gone: nothing was delivered, so nothing is charged."""
+        job.slot.release()
+        self._holds.settle(job.hold, delivered_ms=0)

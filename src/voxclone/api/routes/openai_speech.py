@@ -8,14 +8,13 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from functools import partial
 
 from fastapi import APIRouter, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from voxclone.api.deps import CurrentAccount, ServicesDep
 from voxclone.api.openapi import audio_response, error_responses
 from voxclone.api.routes.models import check_model
 from voxclone.api.schemas import SpeechCreate
-from voxclone.api.streaming import render_job, stream_job
+from voxclone.api.streaming import prepare_job, render_job, stream_job
 from voxclone.audio.encode import LENGTH_IN_HEADER
 from voxclone.errors import InvalidRequest
 from voxclone.service.speech import SpeechJob, SpeechRequest
@@ -48,7 +47,7 @@ async def create_openai_speech(
         raise InvalidRequest('voice must be a voice id string or {"id": ...}', code="invalid_voice")
     speech = SpeechRequest(text=body.input, voice_id=voice, format=body.response_format, speed=body.speed)
     whole = body.stream_format is None and (body.response_format or "wav").lower() in LENGTH_IN_HEADER
-    job = await run_in_threadpool(services.speech.prepare, account=account, request=speech, live=not whole)
+    job = await prepare_job(services, account=account, request=speech, live=not whole)
     if body.stream_format == "sse":
         return await stream_job(
             services,

@@ -6,13 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from voxclone.api.deps import CurrentAccount, ServicesDep
 from voxclone.api.openapi import audio_response, error_responses
 from voxclone.api.schemas import Envelope, TimedSpeechPublic, TTSCreate
-from voxclone.api.streaming import render_job, render_timed_job, stream_job
+from voxclone.api.streaming import prepare_job, render_job, render_timed_job, stream_job
 from voxclone.service.speech import SpeechRequest
 
 router = APIRouter(tags=["tts"])
@@ -38,7 +37,7 @@ async def create_speech(
     body: TTSCreate, request: Request, services: ServicesDep, account: CurrentAccount
 ) -> Response:
     """Synthesize the whole text and return one audio file (charged once sent)."""
-    job = await run_in_threadpool(services.speech.prepare, account=account, request=_request(body))
+    job = await prepare_job(services, account=account, request=_request(body))
     return await render_job(services, job, receive=request.receive)
 
 
@@ -48,7 +47,7 @@ async def stream_speech(
 ) -> Response:
     """Stream audio as it is synthesized (chunked). A WAV's RIFF/data sizes are ``0xFFFFFFFF``
     (unknown while streaming); clients that save it write the real sizes at the end (README)."""
-    job = await run_in_threadpool(services.speech.prepare, account=account, request=_request(body), live=True)
+    job = await prepare_job(services, account=account, request=_request(body), live=True)
     return await stream_job(services, job, receive=request.receive, headers={})
 
 
@@ -65,7 +64,5 @@ async def create_speech_with_timestamps(
     Billed like ``tts_non_stream`` (once sent). 400 ``timestamps_unavailable`` when the engine
     cannot tell when words are spoken (``GET /api/v1/health`` shows its capabilities).
     """
-    job = await run_in_threadpool(
-        services.speech.prepare, account=account, request=_request(body), timestamps=True
-    )
+    job = await prepare_job(services, account=account, request=_request(body), timestamps=True)
     return await render_timed_job(services, job, receive=request.receive)

@@ -1,7 +1,7 @@
 """The embedded engine: Kokoro-82M int8 ONNX plus voxclone's multilingual text front-end.
 
-Thread safety: one :class:`KokoroEngine` serves all requests. ``synthesize``, ``generate``,
-``render_phonemes``, ``enroll`` and ``similarity`` may run in several threads at once: the ONNX
+Thread safety: one :class:`KokoroEngine` serves all requests. ``prepare``, ``stream``,
+``generate``, ``enroll`` and ``similarity`` may run in several threads at once: the ONNX
 Runtime sessions allow concurrent runs, the G2P back-ends are lock-guarded, the cloner is immutable,
 and every stream keeps its own state (leveler, chunk iterator). The same request always yields the
 same audio, alone or concurrently.
@@ -30,19 +30,16 @@ from voxclone.engines.base import (
 from voxclone.engines.kokoro import assets, profile, voices
 from voxclone.engines.kokoro.cloning import KokoroCloner, cloner_of, selfcheck
 from voxclone.engines.kokoro.frontend import KokoroFrontend, Prepared
-from voxclone.engines.kokoro.level import Leveler, speech_bounds, trim_silence
+from voxclone.engines.kokoro.level import Leveler, speech_bounds
 from voxclone.engines.kokoro.model import (
     MAX_PITCH,
-    MAX_TOKENS,
     MIN_PITCH,
     SAMPLE_RATE,
-    STYLE_DIM,
     KokoroModel,
     bounded,
 )
 from voxclone.engines.kokoro.openvino_session import choose_runtime, cpu_flags, openvino_installed
 from voxclone.engines.kokoro.timing import ChunkEdits, WordAligner, WordEmitter, WordSpan
-from voxclone.errors import InvalidRequest
 from voxclone.text import LANGUAGES
 from voxclone.text.languages import ALIASES
 from voxclone.voices.profile import VoiceProfile
@@ -50,8 +47,7 @@ from voxclone.voices.profile import VoiceProfile
 if TYPE_CHECKING:
     from voxclone.settings import Settings
 
-MIN_SPEED = 0.5
-MAX_SPEED = 2.0
+NATIVE_SPEED = (0.5, 2.0)  # what the model's duration predictor renders; WSOLA stretches the rest
 
 Post = Callable[[np.ndarray], np.ndarray]
 T = TypeVar("T")
@@ -81,7 +77,7 @@ class KokoroEngine(Engine):
         profiles are refused with ``cloning_unavailable``. :meth:`from_settings` always builds one.
     """
 
-    name = "kokoro"
+    name = profile.ENGINE_NAME
     sample_rate = SAMPLE_RATE
     profile_version = profile.PROFILE_VERSION
     # 0.5-2.0 is rendered by the model's duration predictor, the rest by pitch-preserving WSOLA.
@@ -187,9 +183,6 @@ class KokoroEngine(Engine):
         if KokoroCloner.applies_to(voice):
             cloner_of(self)  # a clone needs the post-stage: never render it without
 
-    def profile_outdated(self, voice: VoiceProfile) -> bool:
-        return profile.is_outdated(voice)
-
     def enroll(self, audio: np.ndarray, sample_rate: int) -> VoiceProfile:
         """Clone a voice from a prepared reference (see :meth:`KokoroCloner.enroll`).
 
@@ -288,7 +281,7 @@ class KokoroEngine(Engine):
     ) -> Iterator[tuple[np.ndarray, tuple[list[WordSpan], ChunkEdits] | None, bool]]:
         """``(audio, (spans, edits) or None, last)`` per chunk; spans only with an ``aligner``."""
         plan = _plan_of(utterance)
-        native, tempo = split_speed(utterance.speed, native=(MIN_SPEED, MAX_SPEED))
+        native, tempo = split_speed(utterance.speed, native=NATIVE_SPEED)
         for audio, found, last in self._stream(
             plan.prepared, plan.styles, utterance.voice, native, plan.post, aligner, live=utterance.live
         ):
@@ -349,46 +342,11 @@ class KokoroEngine(Engine):
                 found = (aligner.align(chunk, durations), ChunkEdits((start, end), scale, pause))
             yield audio, found, last
 
-    # -- one phoneme string (warm-up, tools) ---------------------------------------------------
+    # -- one phoneme string (tests, tools) -----------------------------------------------------
 
     def phonemize(self, text: str, language: str | None = None) -> str:
         """Kokoro phonemes of ``text`` (normalised; language detected when omitted)."""
         return self.frontend.phonemize(text, language=language)
-
-    def render_phonemes(
-        self, phonemes: str, style: np.ndarray, speed: float = 1.0, *, pitch: float = 1.0
-    ) -> np.ndarray:
-        """Render one phoneme string with a raw style, trimmed but not levelled.
-
-        Parameters
-        ----------
-        phonemes : str
-            Kokoro symbols, at most 508 tokens (see :meth:`phonemize`).
-        style : numpy.ndarray
-            ``[256]`` style vector, or a ``[510, 256]`` table (row picked by token count).
-        speed : float
-            0.5–2.0.
-        pitch : float
-            Factor on the model's F0 curve, 0.5–2.0 (1.0 = the style's own pitch).
-
-        Returns
-        -------
-        numpy.ndarray
-            float32 mono audio at :attr:`sample_rate`.
-        """
-        _check_speed(speed)
-        _check_range("pitch", pitch, MIN_PITCH, MAX_PITCH)
-        tokens = self.frontend.tokenize(phonemes)
-        if len(tokens) > MAX_TOKENS - 2:
-            raise InvalidRequest(
-                f"{len(tokens)} phoneme tokens exceed the model limit of {MAX_TOKENS - 2}; split the text",
-                code="text_too_long",
-            )
-        style = np.asarray(style, np.float32)
-        if style.ndim == 2:
-            style = style[max(0, min(len(tokens), style.shape[0]) - 1)]
-        audio = self.model.infer(tokens, style.reshape(STYLE_DIM), speed, pitch=pitch)
-        return trim_silence(audio, self.sample_rate)
 
 
 def _plan_of(utterance: Utterance) -> _Plan:
@@ -409,25 +367,13 @@ def _with_last(items: Iterator[T]) -> Iterator[tuple[T, bool]]:
         yield held.pop(), True
 
 
-def _check_speed(speed: float) -> None:
-    _check_range("speed", speed, MIN_SPEED, MAX_SPEED)
-
-
-def _check_range(name: str, value: float, low: float, high: float) -> None:
-    """Reject a request factor outside ``[low, high]`` (or NaN) with the code ``invalid_<name>``."""
-    if not (low <= value <= high):
-        raise InvalidRequest(
-            f"{name} {value} is outside the engine's range {low}–{high}", code=f"invalid_{name}"
-        )
-
-
 def _pace(voice: VoiceProfile) -> float:
     """The voice's own speed factor (built-in voices set it in ``meta["pace"]``), within 0.5–2.0."""
     try:
         pace = float(voice.meta.get("pace", 1.0))
     except (TypeError, ValueError):
         return 1.0
-    return bounded(pace, MIN_SPEED, MAX_SPEED)
+    return bounded(pace, *NATIVE_SPEED)
 
 
 def _pitch(voice: VoiceProfile) -> float:

@@ -28,6 +28,7 @@ from voxclone.engines.outetts.features import normalize_loudness
 from voxclone.engines.outetts.sampler import SamplerConfig
 from voxclone.engines.outetts.speaker import (
     MAX_REFERENCE_S,
+    PROFILE_VERSION,
     Word,
     build_speaker,
     profile_to_speaker,
@@ -108,6 +109,7 @@ class OuteTTSEngine(Engine):
 
     name = "outetts"
     sample_rate = SAMPLE_RATE
+    profile_version = PROFILE_VERSION
     # The model has no rate control: every speed other than 1.0 is one WSOLA stretch per text chunk.
     limits = Limits(min_speed=0.25, max_speed=4.0)
     # Word timings would need the codes' word wrappers mapped back to the text: not yet.

@@ -5,31 +5,23 @@ is mapped linearly from the encoder's stranger level (0) to its same-speaker lev
 The calibration points are the d-vector encoder's LibriSpeech averages (see
 :mod:`voxclone.audio.speaker`).
 
-Clones with the content-matched envelope transfer borrow the reference's own frames, so scoring
-them against that same reference flatters them (1688: 0.87 against the reference, 0.41 against
-the speaker's other recordings). When the reference is the clone's own (its stored d-vector
-matches), the check is split-half: the test sentence is rendered with frames of the reference's
-first half only and scored against the second half.
-
-A long upload is enrolled from a 10–15 s window; the rest of its speech (``held_out``) is then
-scored instead, so no half of the window is held back from the probe: the clone itself speaks, and
-its cosine to each of up to :data:`MAX_PIECES` held-out pieces as long as half the window (the
-length the split-half check scores against, so both read on one scale) is averaged.
-
-Measured on the five speech-dev speakers (LibriSpeech, 10 utterances each), uploads of their first
-15 s vs 45 s: the clones are equally like the speakers (mean d-vector cosine to all ten utterances
-0.625 vs 0.614; per speaker -0.09 to +0.04), while the self-check read 0.73 vs 0.56 (split-half on
-the window) and 0.57 (held-out pieces). The gap is the score's spread over which few seconds are
-scored (one speaker: 0.80 from its first 15 s, 0.25 split-half / 0.39 held-out at 45 s), not a
-worse clone; the report's ``window`` says which part of the upload the clone was made from.
+Clones carry the reference's own frames (the envelope transfer), so scoring one against that same
+reference flatters it. When the reference is the clone's own (its stored d-vector matches), the
+check is split-half: the test sentence is rendered with frames of the reference's first half only
+and scored against the second half. A long upload is enrolled from a 10–15 s window; the rest of
+its speech (``held_out``) is scored instead: the clone itself speaks, and its cosine to each of up
+to :data:`MAX_PIECES` held-out pieces as long as half the window (so both read on one scale) is
+averaged. Why, and what these choices measured: ``docs/cloning.md`` ("The self-check").
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Protocol
 
 import numpy as np
 
+from voxclone.engines.kokoro.cloning.cloner import ClonerHost, cloner_of
+from voxclone.engines.kokoro.cloning.envelope import has_frames, reference_frames
 from voxclone.voices.profile import VoiceProfile
 
 TEST_SENTENCE = "Hello, this is my new voice. I am reading a short sentence so you can hear how it sounds."
@@ -41,8 +33,19 @@ MIN_HALF_S = 1.5  # shorter references are scored whole (flattering, but nothing
 MAX_PIECES = 4  # held-out pieces scored for a long upload (more cost time, barely less noise)
 
 
+class Renderer(ClonerHost, Protocol):
+    """What the self-check needs of the engine: its cloner and whole-utterance synthesis."""
+
+    @property
+    def sample_rate(self) -> int: ...
+
+    def generate(
+        self, text: str, voice: VoiceProfile, *, language: str | None = None, speed: float = 1.0
+    ) -> np.ndarray: ...
+
+
 def similarity(
-    engine: Any,
+    engine: Renderer,
     profile: VoiceProfile,
     reference_audio: np.ndarray,
     sample_rate: int,
@@ -53,8 +56,8 @@ def similarity(
 
     Parameters
     ----------
-    engine : KokoroEngine
-        The engine that renders the test sentence (post-stage included).
+    engine : Renderer
+        The engine that renders the test sentence (post-stage included), built with a cloner.
     profile : VoiceProfile
         The clone (or any Kokoro profile).
     reference_audio : numpy.ndarray
@@ -70,10 +73,7 @@ def similarity(
     float
         Identity in [0, 1]: 0 sounds like a stranger, 1 like another recording of the speaker.
     """
-    from voxclone.engines.kokoro.cloning.cloner import cloner_of as context
-    from voxclone.engines.kokoro.cloning.envelope import reference_frames
-
-    encoder = context(engine).encoder
+    encoder = cloner_of(engine).encoder
     x = np.asarray(reference_audio, np.float32).ravel()
     rest = None if held_out is None else np.asarray(held_out, np.float32).ravel()
     if rest is not None and rest.size >= 2 * MIN_HALF_S * sample_rate:
@@ -105,8 +105,6 @@ def _pieces(audio: np.ndarray, length: int) -> list[np.ndarray]:
 
 def _enrolled_from(profile: VoiceProfile, dvector: np.ndarray) -> bool:
     """Whether ``profile`` carries transfer frames taken from the reference with this d-vector."""
-    from voxclone.engines.kokoro.cloning.envelope import has_frames
-
     own = profile.tensors.get("speaker_embedding")
     if not has_frames(profile.tensors) or own is None or np.asarray(own).shape != dvector.shape:
         return False

@@ -34,7 +34,6 @@ class Estimate:
     log_f0: np.ndarray  # [2] expected mean/std log-F0 of the raw render
     envelope: np.ndarray  # [bands] expected envelope of the raw render
     similarity: float  # d-vector cosine of the best anchor
-    neighbours: list[int]
 
 
 class AnchorTable:
@@ -106,5 +105,4 @@ class AnchorTable:
             log_f0=np.tensordot(p, self.log_f0[top], axes=1).astype(np.float32),
             envelope=np.tensordot(p, self.envelope[top], axes=1).astype(np.float32),
             similarity=float(sims[top[0]]),
-            neighbours=[int(i) for i in top],
         )
