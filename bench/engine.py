@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 import numpy as np
@@ -121,13 +121,17 @@ def _wer(
     folder: Path,
     results: dict[str, object],
     save: Callable[[], None],
+    voice_ids: Collection[str] | None = None,
 ) -> None:
+    """WER of each built-in voice (or of ``voice_ids``) over the English dev lines, into ``results``."""
     lines = [
         row[1]
         for row in csv.reader((SHARED / "data/text/sentences-dev.tsv").open(encoding="utf-8"), delimiter="\t")
         if row and row[0] == "en"
     ]
     for info in engine.builtin_voices():
+        if voice_ids is not None and info.voice_id not in voice_ids:
+            continue
         profile = engine.builtin_profile(info.voice_id)
         vdir = folder / info.voice_id
         vdir.mkdir(parents=True, exist_ok=True)

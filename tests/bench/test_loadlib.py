@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
+from script_module import load_script
 
-_PATH = Path(__file__).resolve().parents[2] / "bench" / "_loadlib.py"
-_spec = importlib.util.spec_from_file_location("_loadlib", _PATH)
-assert _spec is not None and _spec.loader is not None
-loadlib = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(loadlib)
+loadlib = load_script("bench/_loadlib.py", "_loadlib")
 
 SECOND = loadlib.BYTES_PER_S
 

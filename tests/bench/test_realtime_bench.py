@@ -3,20 +3,12 @@ outliers, the summary."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
+from script_module import load_script
 
 from voxclone.engines.base import WordTiming
 
-_BENCH = Path(__file__).resolve().parents[2] / "bench"
-sys.path.insert(0, str(_BENCH))  # realtime.py imports its sibling _loadlib
-_spec = importlib.util.spec_from_file_location("bench_realtime", _BENCH / "realtime.py")
-assert _spec is not None and _spec.loader is not None
-realtime = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(realtime)
+realtime = load_script("bench/realtime.py", "bench_realtime")
 
 RATE = 24000
 

@@ -5,18 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import importlib.util
 import json
-import sys
-from pathlib import Path
 from typing import Any
 
-_BENCH = Path(__file__).resolve().parents[2] / "bench"
-sys.path.insert(0, str(_BENCH))  # realtime_ws.py imports its sibling _loadlib
-_spec = importlib.util.spec_from_file_location("bench_realtime_ws", _BENCH / "realtime_ws.py")
-assert _spec is not None and _spec.loader is not None
-realtime_ws = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(realtime_ws)
+from script_module import load_script
+
+realtime_ws = load_script("bench/realtime_ws.py", "bench_realtime_ws")
 
 
 async def _busy(ws: Any) -> None:

@@ -26,17 +26,16 @@ its 48 bands within 0.3 and every band within 1.2 (3x the AVX2 maximum; natural-
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 import pytest
+from script_module import load_script
 
 from voxclone.engines.kokoro.cloning.styles import AnchorTable
 
-TOOL = Path(__file__).resolve().parents[3] / "tools" / "train_style_map.py"
 STALE_ROWS = Path(__file__).resolve().parent / "data" / "stale_anchor_rows.npz"
 
 MIN_DVECTOR_COSINE = 0.97
@@ -47,11 +46,7 @@ MAX_ENVELOPE_BAND_DIFF = 1.2  # natural-log units, any one band
 
 @pytest.fixture(scope="module")
 def tool() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("train_style_map", TOOL)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("tools/train_style_map.py", "train_style_map")
 
 
 @pytest.fixture(scope="module")
