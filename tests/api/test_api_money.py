@@ -79,12 +79,23 @@ def _abandon(
         _wait_for(when, what="the server to start working")
 
 
-def test_abandoned_whole_file_stops_frees_its_worker_and_bills_nothing(make_live: Any) -> None:
+WHOLE_FILES = {  # 40 s of audio, 8 s of work each
+    "tts_non_stream": ("/api/v1/tts_non_stream", {"text": "word " * 400, "voice_id": "fa_low"}),
+    "tts_with_timestamps": ("/api/v1/tts_with_timestamps", {"text": "word " * 400, "voice_id": "fa_low"}),
+    "openai_wav": (
+        "/v1/audio/speech",
+        {"model": "tts-1", "input": "word " * 400, "voice": "fa_low", "response_format": "wav"},
+    ),
+}
+
+
+@pytest.mark.parametrize("route", sorted(WHOLE_FILES))
+def test_abandoned_whole_file_stops_frees_its_worker_and_bills_nothing(make_live: Any, route: str) -> None:
     live = make_live(delay_s=0.02, synthesis_workers=1, queue_size=0)
     url, services, engine = live.urls[0], live.services[0], live.engines[0]
     account_id, headers = live.new_account("1")
-    body = {"text": "word " * 400, "voice_id": "fa_low"}  # 40 s of audio, 8 s of work
-    _abandon(url, "/api/v1/tts_non_stream", body, headers, when=lambda: engine.chunks_made >= 3)
+    path, body = WHOLE_FILES[route]
+    _abandon(url, path, body, headers, when=lambda: engine.chunks_made >= 3)
     _wait_for(lambda: engine.closed_early == 1, what="synthesis to stop after the client left")
     _wait_for(lambda: services.pool.in_flight == 0, what="the worker slot to be released")
     assert engine.chunks_made < 400

@@ -65,3 +65,23 @@ def test_the_voice_not_found_example_is_what_the_clone_routes_send(harness: Any)
         "/api/v1/tts_non_stream", json={"text": "hi", "voice_id": voice_id}, headers=headers
     )
     assert {k: r.json()[k] for k in ("code", "message")} == {k: example[k] for k in ("code", "message")}
+
+
+def test_health_fields_the_docs_name_exist(harness: Any) -> None:
+    """Every "`GET /api/v1/health` shows `a.b.c`" in the README and docs/ names a field health has."""
+    health = harness.client.get("/api/v1/health").json()
+    texts = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    named = {
+        (path.name, field)
+        for path in texts
+        for field in re.findall(r"`GET /api/v1/health` shows `([a-z_.]+)`", path.read_text(encoding="utf-8"))
+    }
+    assert named, "the scan found no health field named in the docs"
+    missing = []
+    for name, field in sorted(named):
+        node: Any = health
+        for part in field.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is None:
+            missing.append(f"{name}: {field}")
+    assert not missing, f"health has no such field: {missing}"
