@@ -35,6 +35,7 @@ from _loadlib import cpu_info
 from voxclone.engines.kokoro import voices
 from voxclone.engines.kokoro.engine import KokoroEngine
 from voxclone.engines.kokoro.model import KokoroModel
+from voxclone.engines.kokoro.openvino_session import choose_runtime, cpu_flags, openvino_installed
 from voxclone.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -186,6 +187,12 @@ def _save(report: dict[str, object], out: Path) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", type=int, default=0, help="ONNX Runtime threads (0 = all cores)")
+    ap.add_argument(
+        "--runtime",
+        choices=["auto", "onnxruntime", "openvino"],
+        default="onnxruntime",
+        help="inference runtime (auto: what the server would pick on this CPU)",
+    )
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--no-wer", action="store_true")
     ap.add_argument("--reuse-wer", action="store_true", help="keep the WER block of an existing --out file")
@@ -198,7 +205,8 @@ def main() -> int:
 
     settings = Settings(data_dir=Path(tempfile.gettempdir()) / "voxclone-bench", onnx_threads=args.threads)
     load_start = time.perf_counter()
-    engine = KokoroEngine(KokoroModel.from_cache(settings.cache_dir(), threads=args.threads))
+    runtime = choose_runtime(args.runtime, flags=cpu_flags(), has_openvino=openvino_installed())
+    engine = KokoroEngine(KokoroModel.from_cache(settings.cache_dir(), threads=args.threads, runtime=runtime))
     engine.warm_up()
     load_s = time.perf_counter() - load_start
 
@@ -206,6 +214,7 @@ def main() -> int:
     report: dict[str, object] = {
         "machine": {**cpu_info(), "load_average_1m_at_start": os.getloadavg()[0]},
         "threads": args.threads or os.cpu_count(),
+        "runtime": runtime,
         "load_and_warm_up_s": round(load_s, 2),
         "paragraph": {
             "first_audio_s_median": round(statistics.median(r["first_audio_s"] for r in runs), 3),

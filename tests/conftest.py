@@ -19,6 +19,11 @@ import pytest
 
 from voxclone.settings import Settings
 
+# The suite runs Kokoro on ONNX Runtime whatever the CPU (servers in subprocesses inherit this):
+# ``auto`` would take OpenVINO on CPUs with AMX, as the dev extra installs it. That runtime has its own
+# tests (tests/engines/kokoro/test_openvino.py).
+os.environ.setdefault("VOXCLONE_RUNTIME", "onnxruntime")
+
 POSTGRES_ADMIN_URL = os.environ.get("VOXCLONE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
 

@@ -40,6 +40,11 @@ class Settings(BaseSettings):
         default=0.9, gt=0, le=1, description="share of the measured real-time capacity live streams may use"
     )
     onnx_threads: int = Field(default=0, description="ONNX Runtime intra-op threads per job; 0 = auto")
+    runtime: Literal["auto", "onnxruntime", "openvino"] = Field(
+        default="auto",
+        description="Kokoro's inference runtime: auto takes OpenVINO (bfloat16) on CPUs with AMX when the "
+        "openvino extra is installed, ONNX Runtime (int8) elsewhere",
+    )
     max_text_chars: int = 5000
     max_upload_bytes: int = 10 * 1024 * 1024
     max_json_bytes: int = Field(

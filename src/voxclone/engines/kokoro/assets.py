@@ -11,10 +11,12 @@ from pathlib import Path
 
 import numpy as np
 
+from voxclone.engines.kokoro.dequantize import DEQUANTIZE_EDITS, dequantize
 from voxclone.engines.kokoro.graph import GRAPH_EDITS, add_durations_output, add_pitch_input
 from voxclone.errors import EngineUnavailable
 
 MODEL_FILE = "kokoro-v1.0.int8.onnx"
+FLOAT_MODEL_FILE = "kokoro-v1.0.float.onnx"
 _PARTS = 4
 
 
@@ -44,6 +46,30 @@ def model_path(cache_dir: Path) -> Path:
     tmp = out.with_suffix(f".tmp{os.getpid()}")
     try:
         _save_edited(joined, tmp)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    tmp.replace(out)
+    stamp.write_text(want)
+    return out
+
+
+def float_model_path(cache_dir: Path) -> Path:
+    """The float form of :func:`model_path`'s graph (:mod:`~voxclone.engines.kokoro.dequantize`),
+    written to ``cache_dir`` once (about 180 MB) for runtimes that run it faster than int8."""
+    import onnx
+
+    source = model_path(cache_dir)
+    out = cache_dir / FLOAT_MODEL_FILE
+    stamp = out.with_suffix(".sha256")
+    want = f"{source.with_suffix('.sha256').read_text().strip()}+{DEQUANTIZE_EDITS}"
+    if out.exists() and stamp.exists() and stamp.read_text().strip() == want:
+        return out
+    model = onnx.load(str(source))
+    dequantize(model)
+    tmp = out.with_suffix(f".tmp{os.getpid()}")
+    try:
+        onnx.save(model, str(tmp))
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -38,6 +38,7 @@ from voxclone.engines.kokoro.model import (
     KokoroModel,
     bounded,
 )
+from voxclone.engines.kokoro.openvino_session import choose_runtime, cpu_flags, openvino_installed
 from voxclone.engines.kokoro.timing import ChunkEdits, WordAligner, WordEmitter, WordSpan
 from voxclone.text import LANGUAGES
 from voxclone.text.languages import ALIASES
@@ -105,7 +106,13 @@ class KokoroEngine(Engine):
         The cloner's speaker encoder (one ONNX session, one thread) is the process's only one:
         share it through :attr:`speaker_encoder` (e.g. with the reference intake).
         """
-        model = KokoroModel.from_cache(settings.cache_dir(), threads=settings.resolved_onnx_threads())
+        runtime = choose_runtime(settings.runtime, flags=cpu_flags(), has_openvino=openvino_installed())
+        model = KokoroModel.from_cache(
+            settings.cache_dir(),
+            threads=settings.resolved_onnx_threads(),
+            runtime=runtime,
+            streams=max(1, round(settings.parallel_jobs())),
+        )
         cloner = KokoroCloner.from_package(encoder=SpeakerEncoder.from_package(threads=1))
         engine = cls(model, cloner=cloner)
         engine.warm_up()

@@ -13,6 +13,7 @@ import numpy as np
 
 from voxclone.engines.kokoro import assets
 from voxclone.engines.kokoro.graph import DURATIONS_OUTPUT, PITCH_INPUT
+from voxclone.engines.kokoro.openvino_session import OpenVinoSession, Runtime
 
 SAMPLE_RATE = 24000
 FRAME_SAMPLES = 600  # audio samples per duration frame (the decoder's upsampling), 25 ms at 24 kHz
@@ -40,7 +41,8 @@ def _malloc_trim() -> Callable[[int], int] | None:
 
 
 class KokoroModel:
-    """Runs the Kokoro ONNX graph. Thread-safe: ONNX Runtime sessions allow concurrent ``run``.
+    """Runs the Kokoro ONNX graph. Thread-safe: ONNX Runtime sessions (and
+    :class:`~.openvino_session.OpenVinoSession`) allow concurrent ``run``.
 
     Build with :meth:`from_cache` (assembles the model from the PyPI parts) or :meth:`from_session`
     to choose providers and threads yourself.
@@ -51,6 +53,7 @@ class KokoroModel:
 
         self.session = session
         self.vocab = vocab
+        self.runtime: Runtime = "openvino" if isinstance(session, OpenVinoSession) else "onnxruntime"
         self.supports_pitch = any(i.name == PITCH_INPUT for i in session.get_inputs())
         outputs = [o.name for o in session.get_outputs()]
         self._audio_output = outputs[0]
@@ -71,24 +74,39 @@ class KokoroModel:
 
     @classmethod
     def from_cache(
-        cls, cache_dir: Path, *, threads: int = 0, providers: Sequence[str] | None = None
+        cls,
+        cache_dir: Path,
+        *,
+        threads: int = 0,
+        providers: Sequence[str] | None = None,
+        runtime: Runtime = "onnxruntime",
+        streams: int = 1,
     ) -> KokoroModel:
         """Assemble (once) and load the model.
 
         Parameters
         ----------
         cache_dir : Path
-            Where the joined ONNX file is kept.
+            Where the joined ONNX file (and the float form OpenVINO runs) is kept.
         threads : int
-            ONNX Runtime intra-op threads; 0 picks the machine's core count.
+            Threads per inference; 0 picks the machine's core count.
         providers : sequence of str, optional
             ONNX Runtime execution providers; default CPU.
+        runtime : {"onnxruntime", "openvino"}
+            ``openvino`` runs the float graph in bfloat16
+            (:mod:`~voxclone.engines.kokoro.openvino_session`; choose with ``choose_runtime``).
+        streams : int
+            OpenVINO only: inferences that may run at once, each with ``threads`` threads.
         """
+        threads = threads if threads > 0 else max(1, os.cpu_count() or 1)
+        if runtime == "openvino":
+            path = assets.float_model_path(cache_dir)
+            return cls(OpenVinoSession.compile(path, threads=threads, streams=streams), assets.vocab())
         import onnxruntime as ort
 
         path = assets.model_path(cache_dir)
         opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads if threads > 0 else max(1, os.cpu_count() or 1)
+        opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         # Idle intra-op threads sleep instead of spinning: on a shared CPU the spinning threads take cores
