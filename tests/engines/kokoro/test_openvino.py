@@ -10,9 +10,10 @@ import onnx
 import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
+from pitch_track import median_f0
 
 from voxclone.engines.kokoro import assets
-from voxclone.engines.kokoro.dequantize import dequantize
+from voxclone.engines.kokoro.dequantize import dequantize, integer_phase
 from voxclone.engines.kokoro.model import KokoroModel
 from voxclone.engines.kokoro.openvino_session import choose_runtime, cpu_flags
 from voxclone.errors import EngineUnavailable
@@ -38,7 +39,11 @@ def _float_model() -> onnx.ModelProto:
         helper.make_node("LeakyRelu", ["c"], ["a"], alpha=0.2),
         helper.make_node("Transpose", ["a"], ["seq"], perm=[2, 0, 1]),  # [T, 1, 16]
         helper.make_node(
-            "LSTM", ["seq", "lstm_w", "lstm_r", "lstm_b"], ["h"], hidden_size=hidden, direction="bidirectional"
+            "LSTM",
+            ["seq", "lstm_w", "lstm_r", "lstm_b"],
+            ["h"],
+            hidden_size=hidden,
+            direction="bidirectional",
         ),  # [T, 2, 1, 8]
         helper.make_node("Transpose", ["h"], ["ht"], perm=[2, 0, 1, 3]),  # [1, T, 2, 8]
         helper.make_node("Reshape", ["ht", "perm_shape"], ["hf"]),  # [1, T, 16]
@@ -69,7 +74,11 @@ def graphs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         per_channel=True,
     )
     quantised = onnx.load(str(paths["int8"]))
-    assert {n.op_type for n in quantised.graph.node} >= {"ConvInteger", "MatMulInteger", "DynamicQuantizeLSTM"}
+    assert {n.op_type for n in quantised.graph.node} >= {
+        "ConvInteger",
+        "MatMulInteger",
+        "DynamicQuantizeLSTM",
+    }
     dequantize(quantised)
     onnx.save(quantised, str(paths["dequantised"]))
     return paths
@@ -161,6 +170,36 @@ def test_kokoro_float_graph_speaks_like_the_int8_graph(kokoro_model: KokoroModel
     assert assets.float_model_path(kokoro_cache) == float_path  # built once, then reused
     assert not INTEGER_OPS & {n.op_type for n in onnx.load(str(float_path)).graph.node}
     _speaks_like(KokoroModel.from_session(ort.InferenceSession(str(float_path))), kokoro_model)
+
+
+def test_integer_phase_keeps_the_voice_and_sums_in_integers(
+    kokoro_model: KokoroModel, kokoro_cache: Path, tmp_path: Path
+) -> None:
+    float_path = assets.float_model_path(kokoro_cache)
+    sums = {n.input[0]: n for n in onnx.load(str(float_path)).graph.node if n.op_type == "CumSum"}
+    assert "phase_steps" in sums  # the source's phase is summed from int32 steps ...
+    assert not any("l_sin_gen/Transpose_1" in name for name in sums)  # ... and no longer in float
+    stock = onnx.load(str(assets.model_path(kokoro_cache)))
+    dequantize(stock)
+    onnx.save(stock, str(tmp_path / "float-phase.onnx"))
+    before = KokoroModel.from_session(ort.InferenceSession(str(tmp_path / "float-phase.onnx")))
+    after = KokoroModel.from_session(ort.InferenceSession(str(float_path)))
+    tokens = kokoro_model.tokenize("ðə lˈaɪthaʊs kˈipɚ ɹˈoʊt ə ʃˈɔːɹt nˈoʊt.")
+    style = np.asarray(assets.voice_packs()["jf_alpha"][len(tokens), 0], np.float32)
+    (audio, frames), (ref_audio, ref_frames) = (
+        after.infer_timed(tokens, style),
+        before.infer_timed(tokens, style),
+    )
+    np.testing.assert_array_equal(frames, ref_frames)  # only the source's phase changed
+    f0, ref_f0 = median_f0(audio, 24000), median_f0(ref_audio, 24000)
+    assert abs(f0 / ref_f0 - 1) < 0.03
+    rms, ref_rms = float(np.sqrt(np.mean(audio**2))), float(np.sqrt(np.mean(ref_audio**2)))
+    assert 0.8 < rms / ref_rms < 1.25
+
+
+def test_integer_phase_needs_kokoros_sine_generator(graphs: dict[str, Path]) -> None:
+    with pytest.raises(ValueError, match="sine generator"):
+        integer_phase(onnx.load(str(graphs["dequantised"])))
 
 
 def test_kokoro_on_openvino_speaks_like_onnxruntime(kokoro_model: KokoroModel, kokoro_cache: Path) -> None:

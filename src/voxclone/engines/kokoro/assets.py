@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from voxclone.engines.kokoro.dequantize import DEQUANTIZE_EDITS, dequantize
+from voxclone.engines.kokoro.dequantize import DEQUANTIZE_EDITS, dequantize, integer_phase
 from voxclone.engines.kokoro.graph import GRAPH_EDITS, add_durations_output, add_pitch_input
 from voxclone.errors import EngineUnavailable
 
@@ -67,6 +67,7 @@ def float_model_path(cache_dir: Path) -> Path:
         return out
     model = onnx.load(str(source))
     dequantize(model)
+    integer_phase(model)
     tmp = out.with_suffix(f".tmp{os.getpid()}")
     try:
         onnx.save(model, str(tmp))

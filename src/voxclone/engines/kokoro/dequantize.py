@@ -16,6 +16,11 @@ quantisation:
 - ``DynamicQuantizeLSTM`` becomes a standard ``LSTM`` with dequantised float32 weights.
 
 The result computes what the int8 graph approximates, without its activation rounding.
+
+:func:`integer_phase` then makes the harmonic source exact in any float precision: the stock graph
+sums the sine source's phase with a float ``CumSum`` (cycles grow with the chunk's length), which in
+bfloat16 (8-bit mantissas) is off by whole radians within a second and garbles the voice. The
+rewrite sums fixed-point increments in int32 and wraps them to one cycle before they become float.
 """
 
 from __future__ import annotations
@@ -26,9 +31,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from onnx import ModelProto, NodeProto
+    from onnx import GraphProto, ModelProto, NodeProto
 
-DEQUANTIZE_EDITS = "float-v1"  # part of the cache stamp: bump when the rewrite changes
+DEQUANTIZE_EDITS = "float-v1+phase-v1"  # part of the cache stamp: bump when the rewrites change
+_SINE_GEN = "/decoder/decoder/generator/m_source/l_sin_gen/"
+_PHASE_BITS = 16  # fixed-point fraction of a cycle: 1/65536 per sample, wrapping every cycle
 
 
 def dequantize(model: ModelProto) -> None:
@@ -155,3 +162,75 @@ def _float_lstm(
     while inputs and not inputs[-1]:
         inputs.pop()
     return helper.make_node("LSTM", inputs, list(node.output), **attrs)
+
+
+def integer_phase(model: ModelProto) -> None:
+    """Compute Kokoro's harmonic-source phase as an int32 running sum, in place.
+
+    The stock sine generator takes the per-sample phase increments ``x`` (cycles, ``[1, 9, samples]``
+    for the 9 harmonics), averages them per frame, sums them over frames in float, scales by 2π and
+    the 300 samples of a frame, and interpolates back to samples before ``Sin``. Here the increments
+    are summed per sample in fixed point (``round(x · 2**16)``, int32, wrapping harmlessly) and reduced
+    modulo one cycle before the conversion to radians: the same frequencies, with a phase that
+    carries no error whatever the float precision. (Linear interpolation of the frame sums and a
+    per-sample sum differ by where within a frame the frequency steps: under half a frame.)
+
+    Raises
+    ------
+    ValueError
+        The graph has no Kokoro sine generator (not the Kokoro-82M v1.0 export).
+    """
+    from onnx import TensorProto, helper, numpy_helper
+
+    graph = model.graph
+    increments = f"{_SINE_GEN}Sub"  # frac(f0 · harmonic / sample rate), [1, 9, samples]
+    sines = [n for n in graph.node if n.op_type == "Sin" and n.input[0] == f"{_SINE_GEN}Transpose_3_output_0"]
+    if not sines or increments not in {o for n in graph.node for o in n.output}:
+        raise ValueError("no Kokoro sine generator in this graph")
+    sine = sines[0]
+    one = 1 << _PHASE_BITS
+    graph.initializer.extend(
+        [
+            numpy_helper.from_array(np.array(float(one), np.float32), "phase_one_cycle"),
+            numpy_helper.from_array(np.array(one, np.int32), "phase_modulus"),
+            numpy_helper.from_array(np.array(2 * np.pi / one, np.float32), "phase_to_radians"),
+            numpy_helper.from_array(np.array(2, np.int64), "phase_time_axis"),
+        ]
+    )
+    name = f"{_SINE_GEN}integer_phase/"
+    nodes = [
+        helper.make_node("Mul", [increments, "phase_one_cycle"], ["phase_fixed"], name=f"{name}Mul"),
+        helper.make_node("Round", ["phase_fixed"], ["phase_rounded"], name=f"{name}Round"),
+        helper.make_node(
+            "Cast", ["phase_rounded"], ["phase_steps"], to=TensorProto.INT32, name=f"{name}Cast"
+        ),
+        helper.make_node("CumSum", ["phase_steps", "phase_time_axis"], ["phase_sum"], name=f"{name}CumSum"),
+        helper.make_node("Mod", ["phase_sum", "phase_modulus"], ["phase_cycle"], fmod=0, name=f"{name}Mod"),
+        helper.make_node(
+            "Cast", ["phase_cycle"], ["phase_cycle_float"], to=TensorProto.FLOAT, name=f"{name}Cast_1"
+        ),
+        helper.make_node(
+            "Mul", ["phase_cycle_float", "phase_to_radians"], ["phase_radians"], name=f"{name}Mul_1"
+        ),
+        helper.make_node(
+            "Transpose", ["phase_radians"], ["phase_by_sample"], perm=[0, 2, 1], name=f"{name}T"
+        ),
+    ]
+    at = list(graph.node).index(sine)
+    for offset, node in enumerate(nodes):
+        graph.node.insert(at + offset, node)
+    sine.input[0] = "phase_by_sample"
+    _drop_dead_nodes(graph)
+
+
+def _drop_dead_nodes(graph: GraphProto) -> None:
+    """Remove nodes none of whose outputs is used (the replaced float phase path)."""
+    nodes = graph.node
+    outputs = {o.name for o in graph.output}
+    changed = True
+    while changed:
+        used = {name for node in nodes for name in node.input} | outputs
+        dead = [node for node in nodes if node.output and not any(o in used for o in node.output)]
+        for node in dead:
+            nodes.remove(node)
+        changed = bool(dead)

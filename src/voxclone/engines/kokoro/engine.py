@@ -123,6 +123,10 @@ class KokoroEngine(Engine):
         """The cloning part this engine was built with (``None``: built-in voices only)."""
         return self._cloner
 
+    def info(self) -> dict[str, object]:
+        """The base facts and the inference runtime (``onnxruntime`` or ``openvino``)."""
+        return {**super().info(), "runtime": self.model.runtime}
+
     @property
     def speaker_encoder(self) -> SpeakerEncoder | None:
         """The cloner's d-vector encoder, to share (one per process); ``None`` without a cloner."""

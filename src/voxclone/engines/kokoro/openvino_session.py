@@ -120,6 +120,9 @@ class OpenVinoSession:
             "INFERENCE_NUM_THREADS": max(1, threads) * max(1, streams),
             "NUM_STREAMS": max(1, streams),
             "INFERENCE_PRECISION_HINT": precision,
+            # no kernels kept per input shape: every chunk length is a new shape, and the default
+            # cache grew the process past 5 GB over 140 sentences (1.75 GB without, 4 % more CPU)
+            "CPU_RUNTIME_CACHE_CAPACITY": 0,
         }
         return cls(core.compile_model(str(path), "CPU", config))
 
