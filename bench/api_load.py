@@ -346,6 +346,7 @@ def main(argv: list[str] | None = None) -> int:
         proc, key = start_server(Path(tmp), port, args.workers, args.onnx_threads)
         try:
             headers = {"Authorization": f"Bearer {key}"}
+            layout["runtime"] = httpx.get(f"{base}/api/v1/health").json()["engine"].get("runtime")
             listed = httpx.get(f"{base}/api/v1/voices", headers=headers).json()["data"]["voices"]
             voices = [v["voice_id"] for v in listed if str(v.get("language", "")).startswith("en")]
             voices = voices or [listed[0]["voice_id"]]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
@@ -207,3 +208,7 @@ def test_kokoro_on_openvino_speaks_like_onnxruntime(kokoro_model: KokoroModel, k
     model = KokoroModel.from_cache(kokoro_cache, threads=1, runtime="openvino")
     assert model.runtime == "openvino" and kokoro_model.runtime == "onnxruntime"
     _speaks_like(model, kokoro_model)
+
+
+def test_health_names_the_runtime(kokoro_engine: Any) -> None:
+    assert kokoro_engine.info()["runtime"] == "onnxruntime"  # the suite pins it (tests/conftest.py)
