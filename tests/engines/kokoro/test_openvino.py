@@ -141,11 +141,14 @@ def test_openvino_session_matches_onnxruntime_under_concurrent_runs(graphs: dict
         for _ in range(3):
             results[i] = session.run(["y"], {"x": inputs[i]})[0]
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(inputs))]
+    # daemon threads joined with a timeout: a deadlock in the binding fails the test instead of
+    # hanging the suite (the first runs of a process once deadlocked here, see OpenVinoSession)
+    threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(len(inputs))]
     for t in threads:
         t.start()
     for t in threads:
-        t.join()
+        t.join(timeout=120)
+    assert not any(t.is_alive() for t in threads), "concurrent OpenVINO runs deadlocked"
     for i, want in enumerate(expected):
         assert results[i].shape == want.shape  # each run got its own input's answer back
         np.testing.assert_allclose(results[i], want, atol=1e-4 * float(np.abs(want).max()))

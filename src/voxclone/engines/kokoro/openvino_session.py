@@ -92,6 +92,12 @@ class OpenVinoSession:
         self._outputs = [_Port(p.get_any_name()) for p in compiled.outputs]
         self._idle: list[Any] = []
         self._lock = threading.Lock()
+        # The first inference of a process initialises statics in OpenVINO's Python binding
+        # (pybind11's numpy API handle); two threads doing that at once deadlock (seen in CI: both
+        # stuck in the binding, one holding the once-flag and waiting for the GIL). So the first
+        # run is made alone; later runs are concurrent.
+        self._first_run = threading.Lock()
+        self._warm = False
 
     @classmethod
     def compile(
@@ -136,6 +142,15 @@ class OpenVinoSession:
         self, names: Sequence[str], feed: Mapping[str, np.ndarray], run_options: object = None
     ) -> list[np.ndarray]:
         """Outputs ``names`` for the inputs ``feed`` (``run_options``: ONNX Runtime's, ignored)."""
+        if not self._warm:
+            with self._first_run:
+                if not self._warm:
+                    outputs = self._run(names, feed)
+                    self._warm = True
+                    return outputs
+        return self._run(names, feed)
+
+    def _run(self, names: Sequence[str], feed: Mapping[str, np.ndarray]) -> list[np.ndarray]:
         with self._lock:
             request = self._idle.pop() if self._idle else self._compiled.create_infer_request()
         try:
