@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.resources as res
 import json
 import os
+from collections.abc import Callable
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
@@ -36,22 +38,12 @@ def model_path(cache_dir: Path) -> Path:
     ``pitch`` input, the ``durations`` output). Returns the cached path; later calls return at once.
     """
     expected = (_data_dir() / "model.sha256").read_text().strip()
-    out = cache_dir / MODEL_FILE
-    stamp = out.with_suffix(".sha256")
-    want = f"{expected}+{GRAPH_EDITS}"
-    if out.exists() and stamp.exists() and stamp.read_text().strip() == want:
-        return out
-    joined = stock_model_bytes()  # parsed from memory: the unedited model is never written
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(f".tmp{os.getpid()}")
-    try:
-        _save_edited(joined, tmp)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    tmp.replace(out)
-    stamp.write_text(want)
-    return out
+    # parsed from memory: the unedited model is never written
+    return _cached(
+        cache_dir / MODEL_FILE,
+        f"{expected}+{GRAPH_EDITS}",
+        lambda tmp: _save_edited(stock_model_bytes(), tmp),
+    )
 
 
 def float_model_path(cache_dir: Path) -> Path:
@@ -60,19 +52,36 @@ def float_model_path(cache_dir: Path) -> Path:
     import onnx
 
     source = model_path(cache_dir)
-    out = cache_dir / FLOAT_MODEL_FILE
-    stamp = out.with_suffix(".sha256")
+
+    def write(tmp: Path) -> None:
+        model = onnx.load(str(source))
+        dequantize(model)
+        integer_phase(model)
+        onnx.save(model, str(tmp))
+
     want = f"{source.with_suffix('.sha256').read_text().strip()}+{DEQUANTIZE_EDITS}"
+    return _cached(cache_dir / FLOAT_MODEL_FILE, want, write)
+
+
+def _cached(out: Path, want: str, write: Callable[[Path], None]) -> Path:
+    """``out`` as ``write`` makes it, rebuilt only when its ``.sha256`` stamp is not ``want``.
+
+    ``write`` fills a temporary file that replaces ``out`` when complete, so a crash never leaves
+    a half-written model behind (nor a folder made for it); the stamp is written last.
+    """
+    stamp = out.with_suffix(".sha256")
     if out.exists() and stamp.exists() and stamp.read_text().strip() == want:
         return out
-    model = onnx.load(str(source))
-    dequantize(model)
-    integer_phase(model)
+    created = not out.parent.exists()
+    out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(f".tmp{os.getpid()}")
     try:
-        onnx.save(model, str(tmp))
+        write(tmp)
     except BaseException:
         tmp.unlink(missing_ok=True)
+        if created:  # a failure leaves nothing behind, not even the folder (unless others wrote there)
+            with contextlib.suppress(OSError):
+                out.parent.rmdir()
         raise
     tmp.replace(out)
     stamp.write_text(want)
