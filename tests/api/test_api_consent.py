@@ -20,6 +20,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from voxclone.api import create_app
+from voxclone.consent.asr import ConsentUnavailable
+from voxclone.errors import EngineUnavailable
 from voxclone.settings import Settings
 from voxclone.store.models import ConsentChallenge, ConsentRecord, utcnow
 
@@ -295,13 +297,36 @@ def test_without_the_consent_extra_the_server_says_what_to_install(
     import sys
 
     monkeypatch.setitem(sys.modules, "faster_whisper", None)  # as if `voxclone[consent]` were missing
-    harness = make_harness(require_consent=True)
+    # a server that requires consent could refuse every clone: it does not start
+    with pytest.raises(EngineUnavailable, match=r"VOXCLONE_REQUIRE_CONSENT is on.*voxclone\[consent\]"):
+        make_harness(require_consent=True)
+    harness = make_harness()
     headers = harness.new_account()
-    assert harness.client.get("/api/v1/health").json()["consent"] == {"available": False, "required": True}
+    assert harness.client.get("/api/v1/health").json()["consent"] == {"available": False, "required": False}
     r = harness.client.post(CHALLENGES, json={}, headers=headers)
     assert (r.status_code, r.json()["code"]) == (503, "consent_unavailable")
     assert "voxclone[consent]" in r.json()["message"]
-    # without a challenge the policy still answers first
+    # an account that requires consent: without a challenge the policy still answers first
+    harness.services.accounts.set_require_consent(account=harness.account_id(headers), required=True)
     assert _clone(harness.client, headers, reference_wav).json()["code"] == "consent_required"
     r = _clone(harness.client, headers, reference_wav, challenge_id="cc_01jq8z3m5k7h2d9x4t6b0n1c8e")
     assert (r.status_code, r.json()["code"]) == (503, "consent_unavailable")
+
+
+def test_a_recogniser_that_fails_to_load_is_reported_not_assumed(
+    make_harness: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from voxclone.consent.asr import Recognizer
+
+    def broken(self: Recognizer) -> None:
+        raise RuntimeError("model.bin is truncated")
+
+    monkeypatch.setattr(Recognizer, "load", broken)
+    with pytest.raises(EngineUnavailable, match=r"failed to load \(RuntimeError: model.bin is truncated\)"):
+        make_harness(require_consent=True)
+    harness = make_harness()
+    health = harness.client.get("/api/v1/health").json()
+    assert health["consent"]["available"] is True  # installed, not loaded yet
+    with pytest.raises(ConsentUnavailable, match=r"model\.bin is truncated"):
+        harness.services.consent.recognizer()
+    assert harness.client.get("/api/v1/health").json()["consent"] == {"available": False, "required": False}

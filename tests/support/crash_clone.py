@@ -149,7 +149,7 @@ def main() -> None:
         )
 
     clones_module.CloneService.enroll_reference = fixed_enrollment  # type: ignore[method-assign]
-    ConsentService.available = staticmethod(lambda: True)  # type: ignore[method-assign]  # no recogniser runs
+    ConsentService.available = lambda self: True  # type: ignore[method-assign]  # no recogniser runs
     services = Services.build(settings=settings(args.data_dir, args.database_url), engine=TinyEngine())
     account, _ = services.accounts.create_key(account=args.account, credits="1")
     challenge_id = services.consent.create_challenge(account=account).challenge_id if args.consent else None

@@ -31,6 +31,7 @@ from voxclone.api.routes import (
     voices,
     watermark,
 )
+from voxclone.consent.asr import ConsentUnavailable
 from voxclone.engines.base import Engine
 from voxclone.errors import EngineUnavailable
 from voxclone.service.container import Services
@@ -179,7 +180,7 @@ async def _running(
             stack.callback(built.close)
         else:
             built = services
-        refuse_missing_capabilities(built)
+        await run_in_threadpool(refuse_missing_capabilities, built)
         # credits held by a server that died are charged for the audio it had delivered
         await run_in_threadpool(lambda: built.holds.sweep(at_start=True))
         # consent challenges that expired long ago (creating a challenge purges them too)
@@ -200,11 +201,17 @@ async def _running(
 
 
 def refuse_missing_capabilities(services: Services) -> None:
-    """Raise :class:`EngineUnavailable` (one sentence) when a required capability does not work."""
+    """Raise :class:`EngineUnavailable` (one sentence) when a required capability does not work, or
+    when spoken consent is required and its recogniser cannot be loaded (this loads it; blocking)."""
     missing = services.capabilities.missing_required()
     if missing:
         reasons = "; ".join(f"{c.name} is unavailable: {c.reason}" for c in missing)
         raise EngineUnavailable(f"cannot start: {reasons}")
+    if services.settings.require_consent:  # every clone would be refused: say so now, not per request
+        try:
+            services.consent.require_ready()
+        except ConsentUnavailable as e:
+            raise EngineUnavailable(f"cannot start: VOXCLONE_REQUIRE_CONSENT is on but {e.message}") from e
 
 
 def _mount_playground(app: FastAPI) -> None:

@@ -41,6 +41,17 @@ class Recognizer:
         self._model: Any = None
         self._lock = threading.Lock()
 
+    def load(self) -> None:
+        """Load the model now (it is otherwise loaded by the first :meth:`transcribe`).
+
+        Raises
+        ------
+        ConsentUnavailable
+            The packages are not installed.
+        """
+        with self._lock:
+            self._load()
+
     def _load(self) -> Any:
         if self._model is None:
             try:

@@ -11,6 +11,7 @@ the challenge inside the clone's own database and blob transaction.
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -26,6 +27,7 @@ from voxclone.consent.asr import ConsentUnavailable, Recognizer, available
 from voxclone.consent.check import SPEAKER_THRESHOLD
 from voxclone.consent.inputs import check_language, check_speaker_name
 from voxclone.consent.phrase import check_words, new_phrase, normalize_words
+from voxclone.engines.base import describe_error
 from voxclone.errors import Conflict, NotFound, ServiceError, Unprocessable
 from voxclone.service.accounts import AccountRef
 from voxclone.settings import Settings
@@ -33,6 +35,8 @@ from voxclone.store.blobs import BlobTransaction
 from voxclone.store.db import Database
 from voxclone.store.ids import is_ulid_id, new_id
 from voxclone.store.models import ConsentChallenge, ConsentPolicy, ConsentRecord, utcnow
+
+log = logging.getLogger(__name__)
 
 MAX_CONSENT_SECONDS = 60.0
 PURGE_AFTER = timedelta(days=1)
@@ -101,14 +105,25 @@ class ConsentService:
         self._settings = settings
         self._encoder = encoder
         self._recognizer: Recognizer | None = None
+        self._failure: str | None = None  # why the recogniser last failed to load
         self._lock = threading.Lock()
 
     # ----------------------------------------------------------------------------- policy
 
-    @staticmethod
-    def available() -> bool:
-        """Whether the offline recogniser is installed (``voxclone[consent]``)."""
-        return available()
+    def available(self) -> bool:
+        """Whether the offline recogniser is installed (``voxclone[consent]``) and, once it has been
+        loaded, loaded without error."""
+        return available() and self._failure is None
+
+    def require_ready(self) -> None:
+        """Load the recogniser now (a server that requires consent checks it at start).
+
+        Raises
+        ------
+        ConsentUnavailable
+            It is not installed, or it failed to load (the reason is in the message).
+        """
+        self.recognizer()
 
     def required(self, *, account: AccountRef) -> bool:
         """The account's override when set, else ``VOXCLONE_REQUIRE_CONSENT``."""
@@ -207,9 +222,28 @@ class ConsentService:
     # ----------------------------------------------------------------------------- checks
 
     def recognizer(self) -> Recognizer:
+        """The loaded recogniser (loaded on first use; a failed load is retried on the next call).
+
+        Raises
+        ------
+        ConsentUnavailable
+            Not installed, or the model failed to load (``available()`` is then false).
+        """
         with self._lock:
             if self._recognizer is None:
-                self._recognizer = Recognizer(threads=1)
+                recognizer = Recognizer(threads=1)
+                try:
+                    recognizer.load()
+                except ConsentUnavailable:
+                    raise
+                except Exception as e:  # a broken install or model file: said in health and in the 503
+                    self._failure = describe_error(e)
+                    log.error("the spoken consent recogniser failed to load: %s", self._failure)
+                    raise ConsentUnavailable(
+                        f"the spoken consent recogniser failed to load ({self._failure}); the operator "
+                        "can reinstall it with: pip install --force-reinstall 'voxclone[consent]'"
+                    ) from e
+                self._recognizer, self._failure = recognizer, None
             return self._recognizer
 
     def verify(
