@@ -39,6 +39,12 @@ class Settings(BaseSettings):
     stream_headroom: float = Field(
         default=0.9, gt=0, le=1, description="share of the measured real-time capacity live streams may use"
     )
+    stream_start_s: float = Field(
+        default=1.0,
+        gt=0,
+        description="with capacity admission, a new live stream is refused (503 server_busy) when the "
+        "streams still waiting for their first chunk would delay its first audio beyond these seconds",
+    )
     onnx_threads: int = Field(default=0, description="ONNX Runtime intra-op threads per job; 0 = auto")
     runtime: Literal["auto", "onnxruntime", "openvino"] = Field(
         default="auto",

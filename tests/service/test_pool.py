@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -102,3 +103,18 @@ def test_default_layout_shares_the_cores_between_workers(monkeypatch: pytest.Mon
     assert Settings(onnx_threads=3).resolved_onnx_threads() == 3
     monkeypatch.setattr("os.cpu_count", lambda: 2)
     assert (Settings().resolved_workers(), Settings().resolved_onnx_threads()) == (1, 2)
+
+
+def test_the_admission_settings_reach_the_pool(tmp_path: Path) -> None:
+    from toy_engine import ToyEngine
+
+    from voxclone.service.container import Services
+    from voxclone.settings import Settings
+
+    settings = Settings(data_dir=tmp_path, stream_headroom=0.7, stream_start_s=0.4, admission="capacity")
+    services = Services.build(settings=settings, engine=ToyEngine())
+    try:
+        pool = services.pool
+        assert (pool.headroom, pool.start_s, pool.admission) == (0.7, 0.4, "capacity")
+    finally:
+        services.close()

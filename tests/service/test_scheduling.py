@@ -101,6 +101,69 @@ def test_streams_are_admitted_by_measured_capacity() -> None:
         pool.close()
 
 
+def test_the_start_time_estimate_counts_only_streams_first_chunks() -> None:
+    meter = Throughput()
+    meter.record(audio_s=5.0, wall_s=2.0)
+    assert meter.first_chunk_s() is None
+    meter.record(audio_s=1.0, wall_s=0.2, first=True)
+    meter.record(audio_s=1.0, wall_s=0.4, first=True)
+    assert meter.first_chunk_s() == pytest.approx(0.3)
+
+
+def test_a_burst_of_streams_is_let_in_only_as_fast_as_first_chunks_are_made() -> None:
+    pool = SynthesisPool(workers=1, queue_size=16, start_s=1.0)
+    try:
+        pool.throughput.record(audio_s=20.0, wall_s=2.0)  # 10 real-time streams: capacity is no limit
+        pool.throughput.record(audio_s=1.0, wall_s=0.3, first=True)  # a first chunk takes 0.3 s
+        admitted = [pool.reserve(kind=Kind.STREAM, account=str(i)) for i in range(3)]  # 0.3, 0.6, 0.9 s
+        with pytest.raises(Overloaded) as refused:
+            pool.reserve(kind=Kind.STREAM)  # would wait 1.2 s for its first audio
+        assert refused.value.code == "server_busy" and refused.value.retry_after == 1
+        file = pool.reserve(kind=Kind.FILE)  # whole files are not held to a start time
+        now = admitted[0].task.arrival + 0.3
+        admitted[0].task.record(audio_s=1.0, wall_s=0.3, now=now)  # the first stream started playing
+        admitted.append(pool.reserve(kind=Kind.STREAM))
+        for slot in (*admitted, file):
+            slot.release()
+        assert (pool.streams, pool.in_flight) == (0, 0)
+    finally:
+        pool.close()
+
+
+def test_a_slow_first_chunk_still_lets_one_stream_start() -> None:
+    pool = SynthesisPool(workers=2, queue_size=16, parallel=2, start_s=1.0)
+    try:
+        pool.throughput.record(audio_s=20.0, wall_s=2.0)
+        pool.throughput.record(audio_s=1.0, wall_s=1.5, first=True)  # slower than start_s on its own
+        first = pool.reserve(kind=Kind.STREAM)  # nobody else is starting: let in
+        with pytest.raises(Overloaded):
+            pool.reserve(kind=Kind.STREAM)  # two jobs at once: (1 + 1) × 1.5 / 2 > 1.0
+        first.release()
+        pool.reserve(kind=Kind.STREAM).release()
+        queue = SynthesisPool(workers=1, queue_size=16, admission="queue", start_s=1.0)
+        queue.throughput.record(audio_s=1.0, wall_s=1.5, first=True)
+        slots = [queue.reserve(kind=Kind.STREAM) for _ in range(3)]  # queue admission: the bound alone
+        for slot in slots:
+            slot.release()
+        queue.close()
+    finally:
+        pool.close()
+
+
+async def test_a_streams_first_chunk_teaches_the_pool_its_start_time() -> None:
+    pool = SynthesisPool(workers=1, queue_size=4)
+    try:
+        slot = pool.reserve(kind=Kind.FILE)
+        _ = [x async for x in pool.iterate(slot, lambda: iter(["a", "b"]), seconds=lambda _: 1.0)]
+        assert pool.throughput.first_chunk_s() is None  # a whole file's chunks are not a start
+        slot = pool.reserve(kind=Kind.STREAM)
+        _ = [x async for x in pool.iterate(slot, lambda: iter(["a", "b"]), seconds=lambda _: 1.0)]
+        first = pool.throughput.first_chunk_s()
+        assert first is not None and first > 0
+    finally:
+        pool.close()
+
+
 def test_queue_admission_ignores_capacity() -> None:
     pool = SynthesisPool(workers=1, queue_size=3, admission="queue")
     try:

@@ -49,6 +49,7 @@ class Services:
             queue_size=settings.queue_size,
             admission=settings.admission,
             headroom=settings.stream_headroom,
+            start_s=settings.stream_start_s,
             parallel=settings.parallel_jobs(),
         )
         checks = SimilarityWorker(

@@ -8,7 +8,9 @@ per account). Admission refuses at once with ``Overloaded`` (503 ``server_busy``
 - any task: when ``workers + queue_size`` tasks are already running or waiting;
 - a live stream (``admission="capacity"``, the default): when the streams already playing use up
   ``headroom`` of the measured capacity (real-time streams = audio seconds one worker makes per
-  second × workers), so that admitted listeners do not stall.
+  second × workers), so that admitted listeners do not stall; and when streams still waiting for
+  their first chunk would hold its own first audio back beyond ``start_s`` (a burst of listeners
+  arriving together is let in as fast as first chunks can be made, the rest asked to retry).
 """
 
 from __future__ import annotations
@@ -142,6 +144,10 @@ class SynthesisPool:
     parallel : float, optional
         Jobs the cores can run at once at full speed (cores / threads per job; default
         ``workers``): how far the speed of one job scales until every worker has been measured busy.
+    start_s : float
+        Seconds a new live stream may be expected to wait for its first audio behind the first
+        chunks of streams admitted before it (> 0); one stream is always let in when no other is
+        starting.
     """
 
     def __init__(
@@ -152,12 +158,14 @@ class SynthesisPool:
         admission: Admission = "capacity",
         headroom: float = 0.9,
         parallel: float | None = None,
+        start_s: float = 1.0,
     ):
         self.workers = max(1, workers)
         self.parallel = float(parallel) if parallel is not None and parallel > 0 else float(self.workers)
         self.capacity = self.workers + max(0, queue_size)
         self.admission = admission
         self.headroom = min(1.0, max(0.05, headroom))
+        self.start_s = max(0.01, start_s)
         self.throughput = Throughput()
         self._executor = _Executor(self.workers, "voxclone-synth")
         self._lock = threading.Lock()
@@ -208,11 +216,29 @@ class SynthesisPool:
                     f"({capacity:.1f} real-time streams); retry when one ends",
                     retry_after=self._stream_retry_after(),
                 )
+            if kind is Kind.STREAM and self.admission == "capacity":
+                self._check_start()
             self._in_flight += 1
             task = Task(kind=kind, account=account, audio_s=max(0.0, audio_s))
             if kind is Kind.STREAM:
                 self._streams.append(task)
         return Slot(self, task)
+
+    def _check_start(self) -> None:
+        """Refuse a stream whose first audio would wait beyond ``start_s`` behind the first chunks of
+        the streams still starting (all due at once; they run ``min(workers, parallel)`` at a time)."""
+        first_s = self.throughput.first_chunk_s()
+        starting = sum(1 for t in self._streams if t.first_audio_at is None)
+        if first_s is None or not starting:
+            return
+        jobs = max(1.0, min(float(self.workers), self.parallel))
+        if (starting + 1) * first_s / jobs <= self.start_s:
+            return
+        raise Overloaded(
+            f"{starting} live streams are starting and their first audio takes about {first_s:.2f} s "
+            f"each; a new stream would wait more than {self.start_s:g} s for its own; retry in a moment",
+            retry_after=min(30, max(1, math.ceil(starting * first_s / jobs))),
+        )
 
     def _stream_retry_after(self) -> int:
         """Seconds until the stream playing that should end first has played its estimate."""
@@ -303,9 +329,15 @@ class SynthesisPool:
                 return
             now = time.monotonic()
             audio_s = seconds(cast(T, item)) if seconds is not None else 0.0
+            first = task.first_audio_at is None and audio_s > 0
             task.record(audio_s=audio_s, wall_s=now - started, now=now)
             if seconds is not None:
-                self.throughput.record(audio_s=audio_s, wall_s=now - started, busy=self._executor.running)
+                self.throughput.record(
+                    audio_s=audio_s,
+                    wall_s=now - started,
+                    busy=self._executor.running,
+                    first=first and task.kind is Kind.STREAM,
+                )
             put("item", item)
             try:
                 submit()

@@ -33,6 +33,7 @@ LEAD_STEPS = 2.0  # start a stream's next chunk this many chunk computations bef
 LEAD_MIN_S = 0.25
 _WINDOW = 48  # chunks remembered by the throughput estimate
 _MIN_MEASURED_S = 1.0  # worker-seconds measured before the estimate is trusted
+_FIRST_WINDOW = 16  # first chunks remembered by the start-time estimate
 
 
 class Kind(enum.Enum):
@@ -119,13 +120,24 @@ class Throughput:
 
     def __init__(self, *, window: int = _WINDOW):
         self._chunks: deque[tuple[float, float, int]] = deque(maxlen=window)
+        self._firsts: deque[float] = deque(maxlen=_FIRST_WINDOW)
         self._lock = threading.Lock()
 
-    def record(self, *, audio_s: float, wall_s: float, busy: int = 1) -> None:
+    def record(self, *, audio_s: float, wall_s: float, busy: int = 1, first: bool = False) -> None:
+        """A chunk of ``audio_s`` seconds took ``wall_s`` wall seconds with ``busy`` jobs running;
+        ``first``: it was a stream's first chunk (what a new listener waits for)."""
         if wall_s <= 0 or not math.isfinite(wall_s) or audio_s < 0:
             return
         with self._lock:
             self._chunks.append((audio_s, wall_s, max(1, busy)))
+            if first:
+                self._firsts.append(wall_s)
+
+    def first_chunk_s(self) -> float | None:
+        """Mean wall seconds of the recent streams' first chunks, or ``None`` before the first."""
+        with self._lock:
+            firsts = list(self._firsts)
+        return sum(firsts) / len(firsts) if firsts else None
 
     def capacity(self, *, workers: int, parallel: float) -> float | None:
         """Audio seconds the pool makes per wall second with ``workers`` jobs running, or ``None``.
