@@ -210,7 +210,8 @@ class HealthPublic(BaseModel):
     consent: dict[str, Any] | None = Field(
         default=None,
         description="spoken consent: `available` (the offline recogniser is installed, "
-        "`voxclone[consent]`), `required` (the server default; accounts may override it)",
+        "`voxclone[consent]`, and has not failed to load), `required` (the server default; accounts may "
+        "override it)",
     )
 
 
