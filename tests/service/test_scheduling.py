@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
 
 from voxclone.errors import Overloaded
-from voxclone.service.pool import SynthesisPool
-from voxclone.service.scheduling import Kind, Task, Throughput, Waiting, choose
+from voxclone.service.pool import Slot, SynthesisPool
+from voxclone.service.scheduling import RAMP_LEAD_S, Kind, Task, Throughput, Waiting, choose
 
 
 def _waiting(*tasks: Task) -> list[Waiting]:
@@ -101,27 +102,49 @@ def test_streams_are_admitted_by_measured_capacity() -> None:
         pool.close()
 
 
-def test_the_start_time_estimate_counts_only_streams_first_chunks() -> None:
+def test_the_start_estimate_counts_only_streams_first_chunks() -> None:
     meter = Throughput()
     meter.record(audio_s=5.0, wall_s=2.0)
-    assert meter.first_chunk_s() is None
+    assert meter.first_chunk() is None
     meter.record(audio_s=1.0, wall_s=0.2, first=True)
-    meter.record(audio_s=1.0, wall_s=0.4, first=True)
-    assert meter.first_chunk_s() == pytest.approx(0.3)
+    meter.record(audio_s=1.4, wall_s=0.4, first=True)
+    assert meter.first_chunk() == pytest.approx((0.3, 1.2))
+
+
+def test_a_stream_counts_as_starting_until_its_audio_is_well_ahead_of_playback() -> None:
+    now = 100.0
+    stream = Task(kind=Kind.STREAM, arrival=now)
+    assert stream.starting(now)  # no audio yet
+    stream.record(audio_s=1.0, wall_s=0.3, now=now)
+    assert stream.starting(now + 0.2)  # 0.8 s ahead of the listener
+    stream.record(audio_s=RAMP_LEAD_S, wall_s=0.5, now=now + 0.5)
+    assert not stream.starting(now + 0.5)
+    assert not Task(kind=Kind.FILE, arrival=now).starting(now)
+
+
+def _learned(pool: SynthesisPool, *, first_wall_s: float, first_audio_s: float = 2.0) -> None:
+    pool.throughput.record(audio_s=20.0, wall_s=2.0)  # 10 real-time streams: capacity is no limit
+    pool.throughput.record(audio_s=first_audio_s, wall_s=first_wall_s, first=True)
+
+
+def _play(slot: Slot, *, ahead_s: float) -> None:
+    """The slot's stream has played its first chunk and has ``ahead_s`` of audio made beyond it."""
+    slot.task.record(audio_s=ahead_s, wall_s=0.1, now=time.monotonic())
 
 
 def test_a_burst_of_streams_is_let_in_only_as_fast_as_first_chunks_are_made() -> None:
     pool = SynthesisPool(workers=1, queue_size=16, start_s=1.0)
     try:
-        pool.throughput.record(audio_s=20.0, wall_s=2.0)  # 10 real-time streams: capacity is no limit
-        pool.throughput.record(audio_s=1.0, wall_s=0.3, first=True)  # a first chunk takes 0.3 s
+        _learned(pool, first_wall_s=0.3)  # a first chunk: 0.3 s for 2 s of audio
         admitted = [pool.reserve(kind=Kind.STREAM, account=str(i)) for i in range(3)]  # 0.3, 0.6, 0.9 s
         with pytest.raises(Overloaded) as refused:
             pool.reserve(kind=Kind.STREAM)  # would wait 1.2 s for its first audio
         assert refused.value.code == "server_busy" and refused.value.retry_after == 1
         file = pool.reserve(kind=Kind.FILE)  # whole files are not held to a start time
-        now = admitted[0].task.arrival + 0.3
-        admitted[0].task.record(audio_s=1.0, wall_s=0.3, now=now)  # the first stream started playing
+        _play(admitted[0], ahead_s=0.5)  # playing, but only just ahead of its listener: still starting
+        with pytest.raises(Overloaded):
+            pool.reserve(kind=Kind.STREAM)
+        _play(admitted[0], ahead_s=RAMP_LEAD_S)  # well ahead now
         admitted.append(pool.reserve(kind=Kind.STREAM))
         for slot in (*admitted, file):
             slot.release()
@@ -130,18 +153,30 @@ def test_a_burst_of_streams_is_let_in_only_as_fast_as_first_chunks_are_made() ->
         pool.close()
 
 
+def test_a_burst_is_held_to_what_the_first_listeners_buffer_covers() -> None:
+    pool = SynthesisPool(workers=1, queue_size=16, start_s=10.0)
+    try:
+        _learned(pool, first_wall_s=0.3, first_audio_s=1.0)  # 0.75 × 1.0 s of audio: 2 first chunks
+        admitted = [pool.reserve(kind=Kind.STREAM, account=str(i)) for i in range(2)]
+        with pytest.raises(Overloaded):
+            pool.reserve(kind=Kind.STREAM)  # its first chunk would leave the first listener dry
+        for slot in admitted:
+            slot.release()
+    finally:
+        pool.close()
+
+
 def test_a_slow_first_chunk_still_lets_one_stream_start() -> None:
     pool = SynthesisPool(workers=2, queue_size=16, parallel=2, start_s=1.0)
     try:
-        pool.throughput.record(audio_s=20.0, wall_s=2.0)
-        pool.throughput.record(audio_s=1.0, wall_s=1.5, first=True)  # slower than start_s on its own
+        _learned(pool, first_wall_s=1.5)  # slower than start_s on its own
         first = pool.reserve(kind=Kind.STREAM)  # nobody else is starting: let in
         with pytest.raises(Overloaded):
             pool.reserve(kind=Kind.STREAM)  # two jobs at once: (1 + 1) × 1.5 / 2 > 1.0
         first.release()
         pool.reserve(kind=Kind.STREAM).release()
         queue = SynthesisPool(workers=1, queue_size=16, admission="queue", start_s=1.0)
-        queue.throughput.record(audio_s=1.0, wall_s=1.5, first=True)
+        _learned(queue, first_wall_s=1.5)
         slots = [queue.reserve(kind=Kind.STREAM) for _ in range(3)]  # queue admission: the bound alone
         for slot in slots:
             slot.release()
@@ -155,11 +190,11 @@ async def test_a_streams_first_chunk_teaches_the_pool_its_start_time() -> None:
     try:
         slot = pool.reserve(kind=Kind.FILE)
         _ = [x async for x in pool.iterate(slot, lambda: iter(["a", "b"]), seconds=lambda _: 1.0)]
-        assert pool.throughput.first_chunk_s() is None  # a whole file's chunks are not a start
+        assert pool.throughput.first_chunk() is None  # a whole file's chunks are not a start
         slot = pool.reserve(kind=Kind.STREAM)
-        _ = [x async for x in pool.iterate(slot, lambda: iter(["a", "b"]), seconds=lambda _: 1.0)]
-        first = pool.throughput.first_chunk_s()
-        assert first is not None and first > 0
+        _ = [x async for x in pool.iterate(slot, lambda: iter(["a", "b"]), seconds=lambda _: 1.5)]
+        first = pool.throughput.first_chunk()
+        assert first is not None and first[0] > 0 and first[1] == 1.5
     finally:
         pool.close()
 

@@ -25,7 +25,7 @@ from concurrent.futures import Future
 from typing import Any, Literal, TypeVar, cast
 
 from voxclone.errors import Overloaded
-from voxclone.service.scheduling import Kind, Task, Throughput, Waiting, choose
+from voxclone.service.scheduling import START_BUFFER_SHARE, Kind, Task, Throughput, Waiting, choose
 
 T = TypeVar("T")
 _END = object()
@@ -225,19 +225,27 @@ class SynthesisPool:
         return Slot(self, task)
 
     def _check_start(self) -> None:
-        """Refuse a stream whose first audio would wait beyond ``start_s`` behind the first chunks of
-        the streams still starting (all due at once; they run ``min(workers, parallel)`` at a time)."""
-        first_s = self.throughput.first_chunk_s()
-        starting = sum(1 for t in self._streams if t.first_audio_at is None)
-        if first_s is None or not starting:
+        """Refuse a stream that would start behind too many streams still starting.
+
+        Starting streams' chunks are all due soon, and they run ``min(workers, parallel)`` at a
+        time: the new stream's first audio would come after ``(starting + 1)`` first chunks per
+        job, which must stay within ``start_s`` and within ``START_BUFFER_SHARE`` of the audio a
+        first chunk holds (else the first listener's buffer runs dry before its next chunk).
+        """
+        first = self.throughput.first_chunk()
+        now = time.monotonic()
+        starting = sum(1 for t in self._streams if t.starting(now))
+        if first is None or not starting:
             return
+        wall_s, audio_s = first
         jobs = max(1.0, min(float(self.workers), self.parallel))
-        if (starting + 1) * first_s / jobs <= self.start_s:
+        budget = min(self.start_s, START_BUFFER_SHARE * audio_s)
+        if (starting + 1) * wall_s / jobs <= budget:
             return
         raise Overloaded(
-            f"{starting} live streams are starting and their first audio takes about {first_s:.2f} s "
-            f"each; a new stream would wait more than {self.start_s:g} s for its own; retry in a moment",
-            retry_after=min(30, max(1, math.ceil(starting * first_s / jobs))),
+            f"{starting} live streams are starting and a first chunk takes about {wall_s:.2f} s here; "
+            "a new stream now would make them stall or wait too long for its first audio; retry in a moment",
+            retry_after=min(30, max(1, math.ceil(starting * wall_s / jobs))),
         )
 
     def _stream_retry_after(self) -> int:

@@ -33,7 +33,13 @@ LEAD_STEPS = 2.0  # start a stream's next chunk this many chunk computations bef
 LEAD_MIN_S = 0.25
 _WINDOW = 48  # chunks remembered by the throughput estimate
 _MIN_MEASURED_S = 1.0  # worker-seconds measured before the estimate is trusted
-_FIRST_WINDOW = 16  # first chunks remembered by the start-time estimate
+_FIRST_WINDOW = 16  # first chunks remembered by the start estimate
+# A burst of new streams is let in only while their first chunks, made one after another, take at
+# most this share of the audio a first chunk holds: the first listener's buffer must outlast the
+# others' first chunks and its own next one (bench/scheduler_sim.py: 3 streams starting together at
+# C = 4.6 stalled 0.2 / 3 / 10 %, 2 did not).
+START_BUFFER_SHARE = 0.75
+RAMP_LEAD_S = 5.0  # a stream counts as starting until this much of its audio is made ahead of playback
 
 
 class Kind(enum.Enum):
@@ -71,6 +77,14 @@ class Task:
             return self.arrival
         lead = max(LEAD_MIN_S, LEAD_STEPS * self.step_s)
         return self.first_audio_at + self.produced_s - lead
+
+    def starting(self, now: float) -> bool:
+        """A live stream with no audio yet, or less than ``RAMP_LEAD_S`` made ahead of playback."""
+        if self.kind is not Kind.STREAM:
+            return False
+        if self.first_audio_at is None:
+            return True
+        return self.first_audio_at + self.produced_s - now < RAMP_LEAD_S
 
     def record(self, *, audio_s: float, wall_s: float, now: float) -> None:
         """A chunk of ``audio_s`` seconds took ``wall_s`` seconds and ended at ``now``."""
@@ -120,7 +134,7 @@ class Throughput:
 
     def __init__(self, *, window: int = _WINDOW):
         self._chunks: deque[tuple[float, float, int]] = deque(maxlen=window)
-        self._firsts: deque[float] = deque(maxlen=_FIRST_WINDOW)
+        self._firsts: deque[tuple[float, float]] = deque(maxlen=_FIRST_WINDOW)
         self._lock = threading.Lock()
 
     def record(self, *, audio_s: float, wall_s: float, busy: int = 1, first: bool = False) -> None:
@@ -131,13 +145,16 @@ class Throughput:
         with self._lock:
             self._chunks.append((audio_s, wall_s, max(1, busy)))
             if first:
-                self._firsts.append(wall_s)
+                self._firsts.append((wall_s, audio_s))
 
-    def first_chunk_s(self) -> float | None:
-        """Mean wall seconds of the recent streams' first chunks, or ``None`` before the first."""
+    def first_chunk(self) -> tuple[float, float] | None:
+        """Mean ``(wall seconds, audio seconds)`` of the recent streams' first chunks, or ``None``
+        before the first."""
         with self._lock:
             firsts = list(self._firsts)
-        return sum(firsts) / len(firsts) if firsts else None
+        if not firsts:
+            return None
+        return sum(w for w, _ in firsts) / len(firsts), sum(a for _, a in firsts) / len(firsts)
 
     def capacity(self, *, workers: int, parallel: float) -> float | None:
         """Audio seconds the pool makes per wall second with ``workers`` jobs running, or ``None``.
