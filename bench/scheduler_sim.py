@@ -92,7 +92,8 @@ def main() -> None:
             run = asyncio.run(_burst(k, n))
             print(json.dumps(run))
             runs.append(run)
-    args.out.write_text(json.dumps({"benchmark": "scheduler_sim", "machine": cpu_info(), "runs": runs}, indent=1))
+    result = {"benchmark": "scheduler_sim", "machine": cpu_info(), "runs": runs}
+    args.out.write_text(json.dumps(result, indent=1))
     print(f"wrote {args.out}")
 
 
