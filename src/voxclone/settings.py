@@ -43,7 +43,7 @@ class Settings(BaseSettings):
         default=1.0,
         gt=0,
         description="with capacity admission, a new live stream is refused (503 server_busy) when the "
-        "streams still waiting for their first chunk would delay its first audio beyond these seconds",
+        "streams still starting would delay its first audio beyond these seconds",
     )
     onnx_threads: int = Field(default=0, description="ONNX Runtime intra-op threads per job; 0 = auto")
     runtime: Literal["auto", "onnxruntime", "openvino"] = Field(

@@ -116,7 +116,11 @@ def test_a_stream_counts_as_starting_until_its_audio_is_well_ahead_of_playback()
     stream = Task(kind=Kind.STREAM, arrival=now)
     assert stream.starting(now)  # no audio yet
     stream.record(audio_s=1.0, wall_s=0.3, now=now)
+    stream.producing = True
     assert stream.starting(now + 0.2)  # 0.8 s ahead of the listener
+    stream.producing = False
+    assert not stream.starting(now + 0.2)  # a session between segments makes nothing: not starting
+    stream.producing = True
     stream.record(audio_s=RAMP_LEAD_S, wall_s=0.5, now=now + 0.5)
     assert not stream.starting(now + 0.5)
     assert not Task(kind=Kind.FILE, arrival=now).starting(now)
@@ -128,7 +132,8 @@ def _learned(pool: SynthesisPool, *, first_wall_s: float, first_audio_s: float =
 
 
 def _play(slot: Slot, *, ahead_s: float) -> None:
-    """The slot's stream has played its first chunk and has ``ahead_s`` of audio made beyond it."""
+    """The slot's stream is making audio and has ``ahead_s`` of it made ahead of its listener."""
+    slot.task.producing = True
     slot.task.record(audio_s=ahead_s, wall_s=0.1, now=time.monotonic())
 
 
@@ -162,6 +167,20 @@ def test_a_burst_is_held_to_what_the_first_listeners_buffer_covers() -> None:
             pool.reserve(kind=Kind.STREAM)  # its first chunk would leave the first listener dry
         for slot in admitted:
             slot.release()
+    finally:
+        pool.close()
+
+
+async def test_a_session_idle_between_segments_does_not_hold_back_new_streams() -> None:
+    pool = SynthesisPool(workers=1, queue_size=16, start_s=1.0)
+    try:
+        _learned(pool, first_wall_s=0.6)  # two first chunks would take 1.2 s
+        session = pool.reserve(kind=Kind.STREAM)
+        segment = pool.iterate(session, lambda: iter(["a"]), seconds=lambda _: 1.0, keep=True)
+        _ = [x async for x in segment]  # the session spoke its segment and waits for more text
+        assert not session.task.starting(time.monotonic())
+        pool.reserve(kind=Kind.STREAM).release()  # let in: the idle session is not starting
+        session.release()
     finally:
         pool.close()
 

@@ -8,9 +8,10 @@ per account). Admission refuses at once with ``Overloaded`` (503 ``server_busy``
 - any task: when ``workers + queue_size`` tasks are already running or waiting;
 - a live stream (``admission="capacity"``, the default): when the streams already playing use up
   ``headroom`` of the measured capacity (real-time streams = audio seconds one worker makes per
-  second × workers), so that admitted listeners do not stall; and when streams still waiting for
-  their first chunk would hold its own first audio back beyond ``start_s`` (a burst of listeners
-  arriving together is let in as fast as first chunks can be made, the rest asked to retry).
+  second × workers), so that admitted listeners do not stall; and when the streams still starting
+  (:meth:`~voxclone.service.scheduling.Task.starting`) would hold its first audio back beyond
+  ``start_s`` or make the first of them run dry (a burst of listeners arriving together is let in
+  as fast as their starts can be served, the rest asked to retry).
 """
 
 from __future__ import annotations
@@ -145,9 +146,8 @@ class SynthesisPool:
         Jobs the cores can run at once at full speed (cores / threads per job; default
         ``workers``): how far the speed of one job scales until every worker has been measured busy.
     start_s : float
-        Seconds a new live stream may be expected to wait for its first audio behind the first
-        chunks of streams admitted before it (> 0); one stream is always let in when no other is
-        starting.
+        Seconds a new live stream may be expected to wait for its first audio behind the streams
+        still starting (> 0); one stream is always let in when no other is starting.
     """
 
     def __init__(
@@ -310,6 +310,7 @@ class SynthesisPool:
                 stop.set()
 
         def finish(kind: str, value: Any) -> None:
+            task.producing = False
             iterator = state["iterator"]
             try:
                 close = getattr(iterator, "close", None)
@@ -357,6 +358,7 @@ class SynthesisPool:
                 finish("error", Overloaded("the server is shutting down; retry", retry_after=1))
 
         def submit() -> None:
+            task.producing = True
             future = self._executor.submit(step, task=task)
             state["future"] = future
             future.add_done_callback(on_done)

@@ -66,6 +66,7 @@ class Task:
     first_audio_at: float | None = None
     produced_s: float = 0.0
     step_s: float = 0.0  # how long its last chunk took to compute (wall seconds)
+    producing: bool = False  # chunks are being made (false between a WebSocket session's segments)
 
     def deadline(self) -> float:
         """When its next chunk should start (monotonic seconds)."""
@@ -79,12 +80,13 @@ class Task:
         return self.first_audio_at + self.produced_s - lead
 
     def starting(self, now: float) -> bool:
-        """A live stream with no audio yet, or less than ``RAMP_LEAD_S`` made ahead of playback."""
+        """A live stream with no audio yet, or still making audio with less than ``RAMP_LEAD_S``
+        of it ahead of playback (an idle session, between segments, is not starting)."""
         if self.kind is not Kind.STREAM:
             return False
         if self.first_audio_at is None:
             return True
-        return self.first_audio_at + self.produced_s - now < RAMP_LEAD_S
+        return self.producing and self.first_audio_at + self.produced_s - now < RAMP_LEAD_S
 
     def record(self, *, audio_s: float, wall_s: float, now: float) -> None:
         """A chunk of ``audio_s`` seconds took ``wall_s`` seconds and ended at ``now``."""
