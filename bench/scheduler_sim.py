@@ -10,7 +10,9 @@ ONNX Runtime (C ≈ 2.2). Every listener has its own account and, when refused, 
 stall a real-time player would hear (% of its audio). It shows what admission and scheduling do
 with a burst on machines this project has no access to; it does not measure the engine::
 
-    python bench/scheduler_sim.py [--k 0.08,0.175,0.36] [--listeners 4,8] [--out …]
+    python bench/scheduler_sim.py [--k 0.08,0.175,0.36] [--listeners 4,8] [--variants rule,off] [--out …]
+
+``off`` is the pool without the start rule (capacity admission only), as it was before the rule.
 
 Writes ``bench/results/scheduler_sim.json``.
 """
@@ -67,8 +69,15 @@ async def _listener(pool: SynthesisPool, i: int, k: float, t0: float) -> dict[st
     }
 
 
-async def _burst(k: float, listeners: int) -> dict[str, Any]:
-    pool = SynthesisPool(workers=1, queue_size=16)
+class _NoStartRule(SynthesisPool):
+    """The pool as it was before the start rule: capacity admission only."""
+
+    def _check_start(self) -> None:
+        return None
+
+
+async def _burst(k: float, listeners: int, *, variant: str = "rule") -> dict[str, Any]:
+    pool = (_NoStartRule if variant == "off" else SynthesisPool)(workers=1, queue_size=16)
     try:
         for n, (kept, rendered) in enumerate(zip(KEPT, RENDERED, strict=True)):  # as learned by a server
             pool.throughput.record(audio_s=kept, wall_s=rendered * k, first=n == 0)
@@ -77,21 +86,29 @@ async def _burst(k: float, listeners: int) -> dict[str, Any]:
         results = await asyncio.gather(*(_listener(pool, i, k, t0) for i in range(listeners)))
     finally:
         pool.close()
-    return {"k": k, "capacity_C": round(capacity or 0.0, 2), "listeners": listeners, "per_listener": results}
+    return {
+        "variant": variant,
+        "k": k,
+        "capacity_C": round(capacity or 0.0, 2),
+        "listeners": listeners,
+        "per_listener": results,
+    }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--k", default="0.08,0.175,0.36", help="wall seconds per rendered audio second")
     ap.add_argument("--listeners", default="4,8", help="listeners arriving together")
+    ap.add_argument("--variants", default="rule,off", help="rule: as shipped; off: without the start rule")
     ap.add_argument("--out", type=Path, default=ROOT / "bench/results/scheduler_sim.json")
     args = ap.parse_args()
     runs = []
-    for k in (float(v) for v in args.k.split(",")):
-        for n in (int(v) for v in args.listeners.split(",")):
-            run = asyncio.run(_burst(k, n))
-            print(json.dumps(run))
-            runs.append(run)
+    for variant in args.variants.split(","):
+        for k in (float(v) for v in args.k.split(",")):
+            for n in (int(v) for v in args.listeners.split(",")):
+                run = asyncio.run(_burst(k, n, variant=variant))
+                print(json.dumps(run))
+                runs.append(run)
     result = {"benchmark": "scheduler_sim", "machine": cpu_info(), "runs": runs}
     args.out.write_text(json.dumps(result, indent=1))
     print(f"wrote {args.out}")

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from script_module import load_script
 
 sim = load_script("bench/scheduler_sim.py", "bench_scheduler_sim")
 
 
-def test_every_listener_of_a_burst_is_served_in_the_end() -> None:
-    run = asyncio.run(sim._burst(0.002, 3))  # chunks of 4-20 ms: far faster than real time
-    assert run["listeners"] == 3
+@pytest.mark.parametrize("variant", ["rule", "off"])
+def test_every_listener_of_a_burst_is_served_in_the_end(variant: str) -> None:
+    run = asyncio.run(sim._burst(0.002, 3, variant=variant))  # chunks of 4-20 ms: far faster than real time
+    assert (run["listeners"], run["variant"]) == (3, variant)
     listeners = run["per_listener"]
     assert len(listeners) == 3
     assert all(x["first_audio_s"] > 0 and x["refused"] >= 0 for x in listeners)
