@@ -338,8 +338,7 @@ class SynthesisPool:
                 return
             now = time.monotonic()
             audio_s = seconds(cast(T, item)) if seconds is not None else 0.0
-            first = task.first_audio_at is None and audio_s > 0
-            task.record(audio_s=audio_s, wall_s=now - started, now=now)
+            first = task.record(audio_s=audio_s, wall_s=now - started, now=now)
             if seconds is not None:
                 self.throughput.record(
                     audio_s=audio_s,

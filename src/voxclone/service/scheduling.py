@@ -88,12 +88,15 @@ class Task:
             return True
         return self.producing and self.first_audio_at + self.produced_s - now < RAMP_LEAD_S
 
-    def record(self, *, audio_s: float, wall_s: float, now: float) -> None:
-        """A chunk of ``audio_s`` seconds took ``wall_s`` seconds and ended at ``now``."""
-        if audio_s > 0 and self.first_audio_at is None:
+    def record(self, *, audio_s: float, wall_s: float, now: float) -> bool:
+        """A chunk of ``audio_s`` seconds took ``wall_s`` seconds and ended at ``now``; returns
+        whether it was the task's first audio."""
+        first = audio_s > 0 and self.first_audio_at is None
+        if first:
             self.first_audio_at = now
         self.produced_s += audio_s
         self.step_s = wall_s
+        return first
 
 
 @dataclass(frozen=True)
