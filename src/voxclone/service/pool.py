@@ -26,7 +26,15 @@ from concurrent.futures import Future
 from typing import Any, Literal, TypeVar, cast
 
 from voxclone.errors import Overloaded
-from voxclone.service.scheduling import START_BUFFER_SHARE, Kind, Task, Throughput, Waiting, choose
+from voxclone.service.scheduling import (
+    START_BUFFER_SHARE,
+    Kind,
+    Task,
+    Throughput,
+    Waiting,
+    choose,
+    jobs_at_once,
+)
 
 T = TypeVar("T")
 _END = object()
@@ -238,7 +246,7 @@ class SynthesisPool:
         if first is None or not starting:
             return
         wall_s, audio_s = first
-        jobs = max(1.0, min(float(self.workers), self.parallel))
+        jobs = jobs_at_once(workers=self.workers, parallel=self.parallel)
         budget = min(self.start_s, START_BUFFER_SHARE * audio_s)
         if (starting + 1) * wall_s / jobs <= budget:
             return

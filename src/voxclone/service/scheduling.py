@@ -99,6 +99,12 @@ class Task:
         return first
 
 
+def jobs_at_once(*, workers: int, parallel: float) -> float:
+    """Jobs that run at full speed at once: the workers, as far as the cores allow (``parallel`` =
+    cores / threads per job), at least one."""
+    return max(1.0, min(float(workers), parallel))
+
+
 @dataclass(frozen=True)
 class Waiting:
     """A job waiting for a worker: its task, and its arrival order among jobs (ties)."""
@@ -174,4 +180,4 @@ class Throughput:
         wall = sum(w for _, w, _ in chunks)
         if wall < _MIN_MEASURED_S:
             return None
-        return sum(a for a, _, _ in chunks) / wall * max(1.0, min(float(workers), parallel))
+        return sum(a for a, _, _ in chunks) / wall * jobs_at_once(workers=workers, parallel=parallel)
