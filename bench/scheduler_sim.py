@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from _loadlib import cpu_info
+from _loadlib import BYTES_PER_S, cpu_info, player
 from voxclone.errors import Overloaded
 from voxclone.service.pool import SynthesisPool
 from voxclone.service.scheduling import Kind
@@ -54,18 +54,15 @@ async def _listener(pool: SynthesisPool, i: int, k: float, t0: float) -> dict[st
         except Overloaded as e:
             refused += 1
             await asyncio.sleep(e.retry_after)
-    first: float | None = None
-    played = stall = 0.0
-    async for audio_s in pool.iterate(slot, lambda: _chunks(k), seconds=float):
-        now = time.perf_counter() - t0
-        if first is None:
-            first = played = now
-        stall += max(0.0, now - played)
-        played = max(played, now) + audio_s
+    arrivals = [  # as PCM reads, for the same real-time player api_load.py uses
+        (time.perf_counter() - t0, round(audio_s * BYTES_PER_S))
+        async for audio_s in pool.iterate(slot, lambda: _chunks(k), seconds=float)
+    ]
+    first, stall, audio = player(arrivals)
     return {
         "refused": refused,
         "first_audio_s": round(first or 0.0, 2),
-        "stall_pct_of_audio": round(stall / sum(KEPT) * 100, 1),
+        "stall_pct_of_audio": round(stall / audio * 100, 1),
     }
 
 
